@@ -1,0 +1,145 @@
+"""`forklift <stage> ...`: every flag maps onto a stage config; errors are one line, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Sequence
+
+from forklift_core.errors import ForkliftError
+from forklift_core.progress import Progress
+from forklift_core.workspace import Workspace
+
+
+def _progress_bar(enabled: bool) -> tuple[Progress, Callable[[], None]]:
+    """A tqdm bar on stderr driven by stage progress (fractions mapped onto 0..100)."""
+    if not enabled:
+        return Progress(), lambda: None
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, file=sys.stderr, bar_format="{l_bar}{bar}| {elapsed} {postfix}", leave=False)
+
+    def report(fraction: float, message: str) -> None:
+        bar.n = round(fraction * 100)
+        bar.set_postfix_str(message[:60], refresh=False)
+        bar.refresh()
+
+    return Progress(report), bar.close
+
+
+def _emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
+    print(json.dumps(data, indent=2, default=str) if as_json else render(data))
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from forklift_core.config import IngestConfig
+    from forklift_core.ingest.index import ingest
+
+    config = IngestConfig(extractor=args.extractor, shards=args.shards, references=not args.no_references)
+    progress, close = _progress_bar(not args.quiet and sys.stderr.isatty() or args.progress)
+    try:
+        summary = ingest(args.source, args.project, Workspace.default(args.workspace), config, progress)
+    finally:
+        close()
+
+    def render(s: dict[str, Any]) -> str:
+        skipped = ", ".join(f"{k}={v}" for k, v in s["skipped"].items()) or "none"
+        kinds = ", ".join(f"{k}={v}" for k, v in list(s["by_kind"].items())[:8])
+        return (f"{s['project']}: {s['files']} files, {s['symbols']} symbols ({kinds}), "
+                f"{s['references']} references, {s['build_facts']} build facts in {s['seconds']}s\n"
+                f"skipped: {skipped}\nindex: {s['index']}")
+
+    _emit(summary, args.json, render)
+    return 0
+
+
+def _reader(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from forklift_core.ingest.tables import IndexReader
+
+    return IndexReader(Workspace.default(args.workspace).project(args.project))
+
+
+_SYMBOL_FIELDS = ("name", "kind", "language", "path", "line", "end_line", "scope", "signature")
+
+
+def _cmd_symbols(args: argparse.Namespace) -> int:
+    rows = _reader(args).symbols(name=args.name, path=args.path, kind=args.kind, query=args.search, limit=args.limit)
+    records = [{k: row[k] for k in _SYMBOL_FIELDS} for row in rows]
+    _emit(records, args.json, lambda rs: "\n".join(
+        f"{r['path']}:{r['line']}\t{r['kind']}\t{(r['scope'] + '.') if r['scope'] else ''}{r['name']}{r['signature']}"
+        for r in rs) or "no matching symbols")
+    return 0
+
+
+def _cmd_refs(args: argparse.Namespace) -> int:
+    found = _reader(args).references(args.name)
+    keep = ("src_name", "dst_name", "kind", "path", "line")
+    data = {"name": args.name, **{side: [{k: e[k] for k in keep} for e in edges] for side, edges in found.items()}}
+
+    def render(d: dict[str, Any]) -> str:
+        lines = [f"callers of {d['name']}:"] + [f"  {e['path']}:{e['line']}\t{e['src_name'] or '<file>'} ({e['kind']})"
+                                               for e in d["callers"]]
+        lines += [f"callees of {d['name']}:"] + [f"  {e['path']}:{e['line']}\t{e['dst_name']} ({e['kind']})"
+                                                 for e in d["callees"]]
+        return "\n".join(lines)
+
+    _emit(data, args.json, render)
+    return 0
+
+
+def _cmd_projects(args: argparse.Namespace) -> int:
+    names = Workspace.default(args.workspace).projects()
+    _emit(names, args.json, lambda ns: "\n".join(ns) or "no projects yet")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every stage."""
+    parser = argparse.ArgumentParser(prog="forklift", description="Teach a language model one codebase.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help, description=help)
+        cmd.add_argument("--workspace", help="workspace folder (default: $FORKLIFT_WORKSPACE or ./workspace)")
+        cmd.add_argument("--json", action="store_true", help="print JSON on stdout")
+        cmd.set_defaults(handler=handler)
+        return cmd
+
+    ingest = add("ingest", _cmd_ingest, "Index a repository: a path, an https git URL or a .zip/.tar archive.")
+    ingest.add_argument("source")
+    ingest.add_argument("--project", required=True)
+    ingest.add_argument("--extractor", default="auto", choices=["auto", "ctags", "tree-sitter"])
+    ingest.add_argument("--shards", type=int, default=0, help="parallel shards (0: one per core)")
+    ingest.add_argument("--no-references", action="store_true", help="skip who-calls-what edges")
+    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    ingest.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
+
+    symbols = add("symbols", _cmd_symbols, "List symbols of an ingested project.")
+    symbols.add_argument("--project", required=True)
+    symbols.add_argument("--name", help="exact symbol name")
+    symbols.add_argument("--path", help="a file, or a folder prefix")
+    symbols.add_argument("--kind", help="function, method, class, struct, ...")
+    symbols.add_argument("--search", help="case-insensitive substring of name or path")
+    symbols.add_argument("--limit", type=int)
+
+    refs = add("refs", _cmd_refs, "Callers and callees of a symbol.")
+    refs.add_argument("--project", required=True)
+    refs.add_argument("--name", required=True)
+
+    add("projects", _cmd_projects, "List ingested projects.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `forklift` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ForkliftError as exc:
+        print(f"forklift: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("forklift: interrupted", file=sys.stderr)
+        return 130

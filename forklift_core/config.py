@@ -1,0 +1,122 @@
+"""One dataclass per stage config; the CLI, the app and remote jobs all build these same objects."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from forklift_core.errors import BadInputError
+
+T = TypeVar("T", bound="StageConfig")
+
+MiB = 1024 * 1024
+
+
+def option(default: Any, help: str, **kwargs: Any) -> Any:
+    """A dataclass field with a help text (shown by the CLI and the app)."""
+    if isinstance(default, (list, dict, set, tuple)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **kwargs})
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass
+class StageConfig:
+    """Base: validation hook plus a YAML round-trip that rejects unknown keys."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict of the fields (lists for tuples)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    def to_yaml(self) -> str:
+        """YAML text that from_yaml reads back to an equal config."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_dict(cls: type[T], data: dict[str, Any]) -> T:
+        """Build from a dict; unknown keys are an error, not silently dropped."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise BadInputError(f"{cls.__name__}: unknown option(s) {', '.join(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def from_yaml(cls: type[T], text: str) -> T:
+        """Build from YAML text."""
+        data = yaml.safe_load(text) or {}
+        if not isinstance(data, dict):
+            raise BadInputError(f"{cls.__name__}: expected a mapping of options")
+        return cls.from_dict(data)
+
+    @classmethod
+    def help_for(cls, name: str) -> str:
+        """The help text of one field."""
+        return next(f.metadata.get("help", "") for f in fields(cls) if f.name == name)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Field defaults, for showing in the app."""
+        out = {}
+        for f in fields(cls):
+            out[f.name] = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        return out
+
+
+DEFAULT_SKIP_DIRS = (
+    ".git", ".hg", ".svn", "node_modules", "vendor", "third_party", "thirdparty", "external", ".venv",
+    "venv", "site-packages", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache", "bower_components",
+    "Pods", "dist", "build", "target", ".idea", ".vscode", "workspace",
+)
+
+
+@dataclass
+class IngestConfig(StageConfig):
+    """How a repository becomes an index."""
+
+    # --- sources
+    allow_local_paths: bool = option(True, "Accept a path on this machine (turned off on a public Space).")
+    clone_timeout_s: int = option(180, "Seconds a git clone may take.")
+    clone_max_mb: int = option(500, "Largest clone, in MiB, before it is stopped.")
+    archive_max_mb: int = option(1024, "Most bytes an archive may unpack to, in MiB.")
+    archive_max_members: int = option(50_000, "Most members an archive may hold.")
+    archive_max_ratio: int = option(100, "Largest unpacked/packed size ratio before an archive counts as a bomb.")
+    # --- file walk
+    max_file_kb: int = option(1024, "Files larger than this (KiB) are skipped as oversized.")
+    minified_avg_line: int = option(300, "Code files whose average line is longer than this are skipped as minified.")
+    skip_dirs: tuple[str, ...] = option(DEFAULT_SKIP_DIRS, "Directory names never entered (vendored or generated).")
+    # --- extraction
+    extractor: str = option("auto", "auto (ctags when present, else tree-sitter), ctags or tree-sitter.")
+    shards: int = option(0, "Parallel ctags/tree-sitter shards; 0 means one per core.")
+    ctags_timeout_s: int = option(600, "Seconds one ctags shard may run.")
+    ctags_memory_mb: int = option(2048, "Address-space cap of one ctags process, in MiB.")
+    references: bool = option(True, "Extract who-calls-what edges.")
+    use_cscope: bool = option(True, "Use cscope for C call edges when it is installed.")
+    snippet_max_lines: int = option(60, "Most lines kept of a definition's source.")
+    snippet_max_chars: int = option(4000, "Most characters kept of a definition's source.")
+    doc_max_chars: int = option(1500, "Most characters kept of a docstring or leading comment.")
+
+    def __post_init__(self) -> None:
+        self.skip_dirs = tuple(self.skip_dirs)
+        if self.extractor not in ("auto", "ctags", "tree-sitter"):
+            raise BadInputError(f"extractor must be auto, ctags or tree-sitter, not {self.extractor!r}")
+        for name in ("clone_timeout_s", "clone_max_mb", "archive_max_mb", "archive_max_members",
+                     "archive_max_ratio", "max_file_kb", "minified_avg_line", "ctags_timeout_s",
+                     "ctags_memory_mb", "snippet_max_lines", "snippet_max_chars", "doc_max_chars"):
+            if getattr(self, name) <= 0:
+                raise BadInputError(f"{name} must be positive")
+        if self.shards < 0:
+            raise BadInputError("shards must be 0 (one per core) or more")
+
+    @property
+    def shard_count(self) -> int:
+        """Shards actually used."""
+        return self.shards or max(1, os.cpu_count() or 1)
+
+
+def default_workspace() -> Path:
+    """FORKLIFT_WORKSPACE, else ./workspace (read at call time, never at import)."""
+    return Path(os.environ.get("FORKLIFT_WORKSPACE", "workspace")).expanduser()

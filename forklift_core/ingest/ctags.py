@@ -1,0 +1,102 @@
+"""Universal Ctags as the primary extractor: JSON output, explicit file lists, parallel shards."""
+
+from __future__ import annotations
+
+import json
+import resource
+import shutil
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from typing import Callable, Sequence
+
+from forklift_core.errors import ToolError
+from forklift_core.ingest.definitions import Definition
+from forklift_core.ingest.languages import language_for
+from forklift_core.records import FileRecord
+
+CTAGS_FIELDS = "+nKzSealZp"  # line, long kind, signature, end, access, language, scope, scope kind
+
+
+@lru_cache(maxsize=1)
+def ctags_version() -> str | None:
+    """The Universal Ctags version line, or None when ctags is absent or not Universal."""
+    binary = shutil.which("ctags")
+    if binary is None:
+        return None
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    first = out.splitlines()[0] if out else ""
+    return first if "Universal Ctags" in first else None
+
+
+def shard_files(files: Sequence[FileRecord], shards: int) -> list[list[FileRecord]]:
+    """Split files into shards of about equal bytes (largest first onto the lightest shard)."""
+    buckets: list[list[FileRecord]] = [[] for _ in range(max(1, shards))]
+    loads = [0] * len(buckets)
+    for record in sorted(files, key=lambda f: f.size, reverse=True):
+        target = loads.index(min(loads))
+        buckets[target].append(record)
+        loads[target] += record.size
+    return [bucket for bucket in buckets if bucket]
+
+
+def ctags_argv(languages: Sequence[str]) -> list[str]:
+    """The fixed argument list: no option files (a repo's .ctags.d is ignored), files from stdin."""
+    return ["ctags", "--options=NONE", "--output-format=json", f"--fields={CTAGS_FIELDS}", "--extras=-p",
+            "--sort=no", f"--languages={','.join(sorted(set(languages)))}", "-L", "-", "-f", "-"]
+
+
+def _memory_cap(limit_bytes: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+    return apply
+
+
+def parse_ctags_json(output: bytes) -> list[Definition]:
+    """Definitions from ctags JSON lines, kinds mapped onto ForkLift's canonical kinds."""
+    defs = []
+    for raw in output.splitlines():
+        try:
+            tag = json.loads(raw)
+        except ValueError:
+            continue
+        if tag.get("_type") != "tag":
+            continue
+        spec = language_for(tag["path"])
+        if spec is None:
+            continue
+        kind = spec.ctags_kinds.get(tag.get("kind", ""), tag.get("kind", ""))
+        if not kind:
+            continue
+        defs.append(Definition(
+            name=tag["name"], kind=kind, language=spec.name, path=tag["path"], line=int(tag.get("line", 0)),
+            end_line=int(tag.get("end", 0)), scope=tag.get("scope", ""),
+            scope_kind=spec.ctags_kinds.get(tag.get("scopeKind", ""), tag.get("scopeKind", "")) or "",
+            signature=tag.get("signature", ""), access=tag.get("access", ""), extractor="ctags",
+        ))
+    return defs
+
+
+def _run_shard(root: str, shard: list[FileRecord], timeout_s: int, memory_bytes: int) -> list[Definition]:
+    languages = [language_for(f.path).ctags_name for f in shard]  # type: ignore[union-attr]
+    file_list = "".join(f.path + "\n" for f in shard).encode()
+    try:
+        proc = subprocess.run(ctags_argv(languages), cwd=root, input=file_list, capture_output=True,
+                              timeout=timeout_s, preexec_fn=_memory_cap(memory_bytes))
+    except subprocess.TimeoutExpired as exc:
+        raise ToolError(f"ctags took longer than {timeout_s}s on a shard of {len(shard)} files") from exc
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ToolError(f"ctags failed: {message[-1] if message else proc.returncode}")
+    return parse_ctags_json(proc.stdout)
+
+
+def run_ctags(root: str, files: Sequence[FileRecord], shards: int, timeout_s: int, memory_mb: int) -> list[Definition]:
+    """Definitions of every code file, ctags running over shards in parallel processes."""
+    parts = shard_files([f for f in files if f.language], shards)
+    with ThreadPoolExecutor(max_workers=max(1, len(parts))) as pool:
+        results = pool.map(lambda part: _run_shard(root, part, timeout_s, memory_mb * 1024 * 1024), parts)
+        return [d for chunk in results for d in chunk]

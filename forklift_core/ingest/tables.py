@@ -1,0 +1,114 @@
+"""The index on disk: one Parquet table per record type, swapped in atomically, and queries over it."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from forklift_core.errors import NotFoundError
+from forklift_core.records import BuildFact, FileRecord, Reference, Symbol, arrow_schema
+from forklift_core.workspace import ProjectPaths
+
+TABLES: dict[str, type] = {"files": FileRecord, "symbols": Symbol, "references": Reference, "build_facts": BuildFact}
+
+
+def to_table(records: Sequence[Any], record_type: type) -> pa.Table:
+    """An Arrow table of records (columns kept even when there are no rows)."""
+    schema = arrow_schema(record_type)
+    return pa.Table.from_pylist([asdict(r) for r in records], schema=schema)
+
+
+def write_index(paths: ProjectPaths, tables: dict[str, Sequence[Any]]) -> None:
+    """Write every table into a fresh folder, then swap it in so readers never see half an index."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=paths.root, prefix=".index-"))
+    try:
+        for name, record_type in TABLES.items():
+            pq.write_table(to_table(tables.get(name, ()), record_type), staging / f"{name}.parquet")
+        old = paths.root / ".index-old"
+        shutil.rmtree(old, ignore_errors=True)
+        if paths.index_dir.exists():
+            paths.index_dir.rename(old)
+        staging.rename(paths.index_dir)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+class IndexReader:
+    """Read-side queries over one project's index tables."""
+
+    def __init__(self, paths: ProjectPaths) -> None:
+        if not paths.table("symbols").is_file():
+            raise NotFoundError(f"project {paths.name!r} has no index yet: run `forklift ingest` first")
+        self.paths = paths
+        self._cache: dict[str, pa.Table] = {}
+
+    def table(self, name: str) -> pa.Table:
+        """One table, read once."""
+        if name not in self._cache:
+            self._cache[name] = pq.read_table(self.paths.table(name))
+        return self._cache[name]
+
+    def symbols(self, name: str | None = None, path: str | None = None, kind: str | None = None,
+                query: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Symbols by exact name, path (file or folder prefix), kind, or a case-insensitive substring."""
+        table = self.table("symbols")
+        mask = None
+        conditions = []
+        if name:
+            conditions.append(pc.equal(table["name"], name))
+        if path:
+            folder = path.rstrip("/") + "/"
+            conditions.append(pc.or_(pc.equal(table["path"], path), pc.starts_with(table["path"], folder)))
+        if kind:
+            conditions.append(pc.equal(table["kind"], kind))
+        if query:
+            needle = query.lower()
+            conditions.append(pc.or_(pc.match_substring(pc.utf8_lower(table["name"]), needle),
+                                     pc.match_substring(pc.utf8_lower(table["path"]), needle)))
+        for condition in conditions:
+            mask = condition if mask is None else pc.and_(mask, condition)
+        selected = table.filter(mask) if mask is not None else table
+        selected = selected.sort_by([("path", "ascending"), ("line", "ascending")])
+        if limit is not None:
+            selected = selected.slice(0, limit)
+        return selected.to_pylist()
+
+    def symbol(self, symbol_id: str) -> dict[str, Any] | None:
+        """One symbol by id."""
+        rows = self.table("symbols").filter(pc.equal(self.table("symbols")["id"], symbol_id)).to_pylist()
+        return rows[0] if rows else None
+
+    def references(self, name: str) -> dict[str, list[dict[str, Any]]]:
+        """Callers (edges into symbols named `name`) and callees (edges out of them)."""
+        refs = self.table("references")
+        ids = set(self.table("symbols").filter(pc.equal(self.table("symbols")["name"], name))["id"].to_pylist())
+        if not ids:
+            raise NotFoundError(f"no symbol named {name!r} in the index")
+        id_array = pa.array(sorted(ids))
+        into = refs.filter(pc.or_(pc.is_in(refs["dst_id"], id_array),
+                                  pc.and_(pc.equal(refs["dst_name"], name), pc.equal(refs["dst_id"], ""))))
+        out_of = refs.filter(pc.is_in(refs["src_id"], id_array))
+        order = [("path", "ascending"), ("line", "ascending")]
+        return {"callers": into.sort_by(order).to_pylist(), "callees": out_of.sort_by(order).to_pylist()}
+
+    def build_facts(self) -> list[dict[str, Any]]:
+        """Every build fact."""
+        return self.table("build_facts").to_pylist()
+
+
+def column_counts(rows: Iterable[dict[str, Any]], column: str) -> dict[str, int]:
+    """Counts of each value of one column, most common first."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row[column]] = counts.get(row[column], 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

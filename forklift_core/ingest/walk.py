@@ -1,0 +1,167 @@
+"""Walk a tree: respect .gitignore, skip what should not be indexed and count why."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+from collections import Counter
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+
+import pathspec
+
+from forklift_core.config import IngestConfig
+from forklift_core.ingest.languages import file_category, language_for
+from forklift_core.progress import Progress
+from forklift_core.records import FileRecord
+
+GENERATED_NAME_PATTERNS = (
+    "*.min.js", "*.min.css", "*_pb2.py", "*_pb2_grpc.py", "*.pb.go", "*.pb.cc", "*.pb.h",
+    "*.generated.*", "*.g.dart", "*.lock", "package-lock.json", "pnpm-lock.yaml",
+)
+# Only the ecosystem's own conventions: "do not edit" prose alone would drop real, hand-read modules.
+_GENERATED_MARKER = re.compile(
+    rb"^(?://|#|/\*|\*|--)?\s*(?:Code generated .* DO NOT EDIT\.|@generated\b)", re.MULTILINE
+)
+_SNIFF_BYTES = 8192
+
+
+@dataclass
+class WalkResult:
+    """Files kept (with their text) and files skipped, by reason."""
+
+    files: list[FileRecord] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    warnings: Counter[str] = field(default_factory=Counter)
+
+
+class _IgnoreRules:
+    """.gitignore files found so far, each applied relative to its own directory."""
+
+    def __init__(self) -> None:
+        self._specs: list[tuple[str, pathspec.PathSpec]] = []
+
+    def load(self, directory: Path, rel_dir: str) -> None:
+        ignore = directory / ".gitignore"
+        try:
+            if ignore.is_file() and not ignore.is_symlink():
+                lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
+                self._specs.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(lines)))
+        except OSError:
+            pass
+
+    def ignored(self, rel_path: str, is_dir: bool) -> bool:
+        candidate = rel_path + "/" if is_dir else rel_path
+        for base, spec in self._specs:
+            if base and not candidate.startswith(base + "/"):
+                continue
+            if spec.match_file(candidate[len(base) + 1:] if base else candidate):
+                return True
+        return False
+
+
+def _inside(root_real: str, full: str) -> bool:
+    real = os.path.realpath(full)
+    return real == root_real or real.startswith(root_real + os.sep)
+
+
+def count_lines(data: bytes) -> int:
+    """Lines in a file, counting a last line without a newline."""
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+def classify_content(rel: str, data: bytes, config: IngestConfig) -> str | None:
+    """The skip reason for a file's bytes, or None to keep it."""
+    if b"\0" in data[:_SNIFF_BYTES]:
+        return "binary"
+    if any(fnmatch(os.path.basename(rel), pattern) for pattern in GENERATED_NAME_PATTERNS):
+        return "generated"
+    if language_for(rel) and len(data) > 2048 and len(data) / max(count_lines(data), 1) > config.minified_avg_line:
+        return "minified"
+    if _GENERATED_MARKER.search(data[:_SNIFF_BYTES]):
+        return "generated"
+    return None
+
+
+def walk_tree(root: Path, config: IngestConfig, progress: Progress) -> WalkResult:
+    """Every indexable file under root, checked with lstat/realpath so nothing outside root is read."""
+    result = WalkResult()
+    root_real = os.path.realpath(root)
+    rules = _IgnoreRules()
+    skip_dirs = set(config.skip_dirs)
+    max_bytes = config.max_file_kb * 1024
+    seen = 0
+    for dirpath, dirnames, filenames in os.walk(root_real, followlinks=False):
+        rel_dir = os.path.relpath(dirpath, root_real).replace(os.sep, "/")
+        rel_dir = "" if rel_dir == "." else rel_dir
+        rules.load(Path(dirpath), rel_dir)
+        kept_dirs = []
+        for name in sorted(dirnames):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full):
+                result.skipped["symlink"] += 1
+            elif name in skip_dirs:
+                result.skipped["vendored_dir" if name != ".git" else "vcs_dir"] += 1
+            elif rules.ignored(rel, is_dir=True):
+                result.skipped["gitignored_dir"] += 1
+            else:
+                kept_dirs.append(name)
+        dirnames[:] = kept_dirs
+        for name in sorted(filenames):
+            seen += 1
+            if seen % 500 == 0:
+                progress.report(0.2 + min(seen / 50_000, 1.0) * 0.05, f"walking: {seen} files seen")
+            rel = f"{rel_dir}/{name}" if rel_dir else name
+            record, reason = _read_file(root_real, dirpath, name, rel, rules, max_bytes, config)
+            if record is None:
+                result.skipped[reason] += 1
+                continue
+            if reason:
+                result.warnings[reason] += 1
+            result.files.append(record)
+    return result
+
+
+def _read_file(root_real: str, dirpath: str, name: str, rel: str, rules: _IgnoreRules, max_bytes: int,
+               config: IngestConfig) -> tuple[FileRecord | None, str | None]:
+    """(record, warning) for a kept file, or (None, skip reason)."""
+    full = os.path.join(dirpath, name)
+    if rules.ignored(rel, is_dir=False):
+        return None, "gitignored"
+    try:
+        info = os.lstat(full)
+    except OSError:
+        return None, "unreadable"
+    if stat.S_ISLNK(info.st_mode):
+        return None, "symlink"
+    if not stat.S_ISREG(info.st_mode):
+        return None, "special"
+    if not _inside(root_real, full):
+        return None, "outside_tree"
+    if info.st_size > max_bytes:
+        return None, "oversized"
+    try:
+        # O_NOFOLLOW: a file swapped for a symlink after lstat is not followed.
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError:
+        return None, "unreadable"
+    if len(data) > max_bytes:
+        return None, "oversized"
+    reason = classify_content(rel, data, config)
+    if reason:
+        return None, reason
+    spec = language_for(rel)
+    try:
+        data.decode("utf-8")
+        warning = None
+    except UnicodeDecodeError:
+        warning = "non_utf8"  # kept and decoded leniently later, but counted
+    record = FileRecord(rel, file_category(rel), spec.name if spec else "", len(data), count_lines(data),
+                        hashlib.sha1(data).hexdigest())
+    return record, warning

@@ -1,0 +1,81 @@
+"""The flat records every stage reads and writes (frozen dataclasses, one Parquet table each)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, fields
+from typing import get_type_hints
+
+import pyarrow as pa
+
+
+def symbol_id(path: str, line: int, name: str, kind: str) -> str:
+    """A stable id for a definition: the same code ingested twice gets the same id."""
+    return hashlib.sha1(f"{path}:{line}:{name}:{kind}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One file kept by the walk."""
+
+    path: str  # relative to the repo root, POSIX separators
+    category: str  # code | doc | build | other
+    language: str
+    size: int
+    lines: int
+    sha1: str
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """One definition, from ctags or tree-sitter, with its evidence."""
+
+    id: str
+    name: str
+    kind: str
+    language: str
+    path: str
+    line: int
+    end_line: int
+    scope: str
+    scope_kind: str
+    signature: str
+    access: str
+    snippet: str
+    doc: str
+    extractor: str  # ctags | tree-sitter
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An edge: the symbol at src uses (calls, or names the type of) dst at path:line."""
+
+    src_id: str  # enclosing definition ('' at file level)
+    src_name: str
+    dst_id: str  # resolved definition ('' when ambiguous or external)
+    dst_name: str
+    kind: str  # call | use
+    path: str
+    line: int
+    candidates: int  # how many definitions carry dst_name
+
+
+@dataclass(frozen=True)
+class BuildFact:
+    """How to build, test, install or run the project, with where it was read."""
+
+    action: str  # build | test | install | run | lint | other
+    command: str
+    tool: str  # make | cmake | pip | npm | cargo | go | readme ...
+    path: str
+    line: int
+    detail: str
+
+
+_ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+
+
+def arrow_schema(record_type: type) -> pa.Schema:
+    """The Parquet schema of a record dataclass, so empty tables keep their columns."""
+    hints = get_type_hints(record_type)
+    return pa.schema([(f.name, _ARROW_TYPES[hints[f.name]]) for f in fields(record_type)])

@@ -1,0 +1,112 @@
+"""Where each stage's files live: `<workspace>/<project>/...` and a shared model cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from forklift_core.config import default_workspace
+from forklift_core.errors import BadInputError, NotFoundError
+
+_PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+MODELS_DIR = ".models"  # not a valid project name (leading dot), so it never collides with one
+
+
+def check_project_name(name: str) -> str:
+    """A project name is a short slug, so it is always one safe directory name."""
+    if not _PROJECT_NAME.match(name or "") or ".." in name:
+        raise BadInputError(
+            f"project name {name!r} is not allowed: use letters, digits, '.', '_' or '-' (at most 64)"
+        )
+    return name
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON through a temp file and rename, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, sort_keys=False, default=str)
+        handle.write("\n")
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class ProjectPaths:
+    """The files of one project."""
+
+    root: Path
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / "manifest.json"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    def table(self, name: str) -> Path:
+        """One index table (files, symbols, references, build_facts)."""
+        return self.index_dir / f"{name}.parquet"
+
+    @property
+    def curation_db(self) -> Path:
+        return self.root / "curation.sqlite"
+
+    @property
+    def dataset_dir(self) -> Path:
+        return self.root / "dataset"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Temporary clones and extracted archives; removed after each ingest."""
+        return self.root / ".scratch"
+
+    def exists(self) -> bool:
+        return self.manifest.is_file()
+
+    def read_manifest(self) -> dict[str, Any]:
+        """The project's manifest; NotFoundError when it was never ingested."""
+        if not self.manifest.is_file():
+            raise NotFoundError(f"project {self.name!r} has no index yet: run `forklift ingest` first")
+        return json.loads(self.manifest.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The root folder holding every project and the model cache."""
+
+    root: Path
+
+    @classmethod
+    def default(cls, override: str | os.PathLike[str] | None = None) -> "Workspace":
+        """The workspace named by the argument, FORKLIFT_WORKSPACE, or ./workspace."""
+        return cls(Path(override).expanduser() if override else default_workspace())
+
+    def project(self, name: str) -> ProjectPaths:
+        """Paths of one project (not created until a stage writes)."""
+        return ProjectPaths(self.root / check_project_name(name))
+
+    def projects(self) -> list[str]:
+        """Names of projects that have been ingested."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "manifest.json").is_file())
+
+    @property
+    def models_dir(self) -> Path:
+        """Cache of converted models (e.g. the embedded SmolLM2 as safetensors)."""
+        return self.root / MODELS_DIR
