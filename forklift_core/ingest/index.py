@@ -6,7 +6,6 @@ import platform
 import time
 from collections import Counter
 from concurrent.futures import as_completed
-from dataclasses import asdict
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -20,7 +19,7 @@ from forklift_core.ingest.ctags import ctags_version, run_ctags
 from forklift_core.ingest.definitions import Definition, enrich_file, group_by_path
 from forklift_core.ingest.refs import resolve_references
 from forklift_core.ingest.sources import SourceTree, open_source
-from forklift_core.ingest.tables import column_counts, write_index
+from forklift_core.ingest.tables import value_counts, write_index
 from forklift_core.ingest.treesitter import (RawReference, extract_batch, make_pool, treesitter_available,
                                              treesitter_tasks)
 from forklift_core.ingest.walk import walk_tree
@@ -119,7 +118,6 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         timings["store"] = time.perf_counter() - mark
     finally:
         tree.close()
-    rows = [asdict(s) for s in symbols]
     skipped = Counter(walked.skipped) + Counter(tree.skipped)
     summary = {
         "project": project,
@@ -130,8 +128,8 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "skipped": dict(sorted(skipped.items())),
         "warnings": dict(sorted(walked.warnings.items())),
         "symbols": len(symbols),
-        "by_kind": column_counts(rows, "kind"),
-        "by_language": column_counts(rows, "language"),
+        "by_kind": value_counts(symbols, "kind"),
+        "by_language": value_counts(symbols, "language"),
         "references": len(references),
         "external_uses": external,
         "build_facts": len(build_facts),

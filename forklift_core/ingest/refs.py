@@ -32,48 +32,59 @@ class _Enclosing:
         return "", ""
 
 
-def _pick(candidates: list[Symbol], path: str) -> str:
-    """The one definition a name most likely means: unique, else in the same file, else directory."""
-    if len(candidates) == 1:
-        return candidates[0].id
-    same_file = [c for c in candidates if c.path == path]
-    if len(same_file) == 1:
-        return same_file[0].id
-    directory = posixpath.dirname(path)
-    same_dir = [c for c in candidates if posixpath.dirname(c.path) == directory]
-    return same_dir[0].id if len(same_dir) == 1 else ""
+class _Candidates:
+    """Definitions by (name, wanted kinds), indexed by file and folder so each lookup is O(1)."""
+
+    def __init__(self, symbols: list[Symbol]) -> None:
+        self._groups: dict[tuple[str, str], tuple[list[str], dict[str, list[str]], dict[str, list[str]]]] = {}
+        for s in symbols:
+            for group, kinds in (("call", CALLABLE_KINDS), ("use", TYPE_KINDS)):
+                if s.kind in kinds:
+                    ids, by_file, by_dir = self._groups.setdefault((s.name, group), ([], defaultdict(list),
+                                                                                       defaultdict(list)))
+                    ids.append(s.id)
+                    by_file[s.path].append(s.id)
+                    by_dir[posixpath.dirname(s.path)].append(s.id)
+
+    def resolve(self, name: str, group: str, path: str) -> tuple[str, int]:
+        """(the one definition the name most likely means or '', how many carry the name)."""
+        entry = self._groups.get((name, group))
+        if entry is None:
+            return "", 0
+        ids, by_file, by_dir = entry
+        if len(ids) == 1:
+            return ids[0], 1
+        for local in (by_file.get(path, ()), by_dir.get(posixpath.dirname(path), ())):
+            if len(local) == 1:
+                return local[0], len(ids)
+        return "", len(ids)
 
 
 def resolve_references(raw: Iterable[RawReference], symbols: list[Symbol]) -> tuple[list[Reference], int]:
     """Edges to names the index defines, plus the count of uses of names it does not (external)."""
-    by_name: dict[str, list[Symbol]] = defaultdict(list)
     by_path: dict[str, list[Symbol]] = defaultdict(list)
     definition_sites = set()
     for s in symbols:
-        by_name[s.name].append(s)
         by_path[s.path].append(s)
         definition_sites.add((s.path, s.line, s.name))
+    candidates = _Candidates(symbols)
     enclosing: dict[str, _Enclosing] = {}
     edges: list[Reference] = []
     external = 0
     seen = set()
     for ref in raw:
-        wanted = CALLABLE_KINDS if ref.kind == "call" else TYPE_KINDS
-        candidates = [c for c in by_name.get(ref.name, ()) if c.kind in wanted]
-        if not candidates:
+        dst_id, count = candidates.resolve(ref.name, ref.kind, ref.path)
+        if count == 0:
             external += 1
             continue
-        if (ref.path, ref.line, ref.name) in definition_sites:
-            continue  # the name at its own definition is not a use
         key = (ref.path, ref.line, ref.name, ref.kind)
-        if key in seen:
-            continue
+        if key in seen or (ref.path, ref.line, ref.name) in definition_sites:
+            continue  # a repeat, or the name at its own definition (not a use)
         seen.add(key)
         finder = enclosing.get(ref.path)
         if finder is None:
             finder = enclosing[ref.path] = _Enclosing(by_path.get(ref.path, []))
         src_id, src_name = finder.at(ref.line)
-        edges.append(Reference(src_id=src_id, src_name=src_name, dst_id=_pick(candidates, ref.path),
-                               dst_name=ref.name, kind=ref.kind, path=ref.path, line=ref.line,
-                               candidates=len(candidates)))
+        edges.append(Reference(src_id=src_id, src_name=src_name, dst_id=dst_id, dst_name=ref.name, kind=ref.kind,
+                               path=ref.path, line=ref.line, candidates=count))
     return edges, external

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -22,7 +22,8 @@ TABLES: dict[str, type] = {"files": FileRecord, "symbols": Symbol, "references":
 def to_table(records: Sequence[Any], record_type: type) -> pa.Table:
     """An Arrow table of records (columns kept even when there are no rows)."""
     schema = arrow_schema(record_type)
-    return pa.Table.from_pylist([asdict(r) for r in records], schema=schema)
+    # Column by column: far faster than asdict() per row on 100k records.
+    return pa.Table.from_pydict({name: [getattr(r, name) for r in records] for name in schema.names}, schema=schema)
 
 
 def write_index(paths: ProjectPaths, tables: dict[str, Sequence[Any]]) -> None:
@@ -106,9 +107,7 @@ class IndexReader:
         return self.table("build_facts").to_pylist()
 
 
-def column_counts(rows: Iterable[dict[str, Any]], column: str) -> dict[str, int]:
-    """Counts of each value of one column, most common first."""
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row[column]] = counts.get(row[column], 0) + 1
+def value_counts(records: Iterable[Any], attribute: str) -> dict[str, int]:
+    """Counts of each value of one record attribute, most common first."""
+    counts = Counter(getattr(r, attribute) for r in records)
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

@@ -1,0 +1,43 @@
+"""build_app(): the ForkLift Gradio app, one tab per pipeline stage."""
+
+from __future__ import annotations
+
+import os
+
+import gradio as gr
+
+from forklift_core.ui.common import AppSettings
+from forklift_core.ui.tabs.compare import build_compare_tab
+from forklift_core.ui.tabs.curate import build_curate_tab
+from forklift_core.ui.tabs.hub import build_hub_tab
+from forklift_core.ui.tabs.ingest import build_ingest_tab
+from forklift_core.ui.tabs.train import build_train_tab
+
+INTRO = ("# ForkLift\nTeach a language model one codebase: **ingest** a repository, generate grounded "
+         "training data, curate it, train a LoRA adapter and compare base and tuned answers.")
+
+
+def build_app(settings: AppSettings | None = None) -> gr.Blocks:
+    """The whole app; reads its settings here, at build time, never at import."""
+    settings = settings or AppSettings.from_env()
+    with gr.Blocks(title="ForkLift") as demo:
+        gr.Markdown(INTRO)
+        with gr.Tab("Ingest", id="ingest"):
+            build_ingest_tab(settings, demo)
+        with gr.Tab("Curate", id="curate"):
+            build_curate_tab()
+        with gr.Tab("Train", id="train"):
+            build_train_tab()
+        with gr.Tab("Compare", id="compare"):
+            build_compare_tab()
+        with gr.Tab("Hub", id="hub"):
+            build_hub_tab()
+    return demo
+
+
+def launch(demo: gr.Blocks) -> None:
+    """Serve on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (127.0.0.1:7860 by default)."""
+    demo.queue(default_concurrency_limit=2).launch(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+    )

@@ -1,0 +1,45 @@
+"""Helpers shared by the tabs: settings read at build time and error translation."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import gradio as gr
+
+from forklift_core.errors import ForkliftError
+from forklift_core.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """What the app needs to know about where it runs."""
+
+    workspace: Workspace
+    public: bool  # a public Space: no local paths, no writes by anonymous visitors
+
+    @classmethod
+    def from_env(cls, workspace: Workspace | None = None) -> "AppSettings":
+        """Read FORKLIFT_PUBLIC / SPACE_ID at build time (never at import)."""
+        public = os.environ.get("FORKLIFT_PUBLIC", "1" if os.environ.get("SPACE_ID") else "0") == "1"
+        return cls(workspace or Workspace.default(), public)
+
+
+def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """Show a core ForkliftError as a Gradio error message instead of a stack trace."""
+
+    @functools.wraps(handler)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return handler(*args, **kwargs)
+        except ForkliftError as exc:
+            raise gr.Error(str(exc)) from exc
+
+    return wrapped
+
+
+def coming_soon(title: str, description: str) -> None:
+    """A tab that is not built yet says what it will do, with no controls that pretend to work."""
+    gr.Markdown(f"### {title} — coming next\n\n{description}")
