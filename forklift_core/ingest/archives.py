@@ -56,7 +56,7 @@ def _zip_members(archive: zipfile.ZipFile) -> Iterator[tuple[_Member, zipfile.Zi
             kind = "dir"
         elif stat.S_ISLNK(mode):
             kind = "link"
-        elif mode and not stat.S_ISREG(mode):
+        elif stat.S_IFMT(mode) and not stat.S_ISREG(mode):  # many zips store permission bits only
             kind = "special"
         else:
             kind = "file"

@@ -1,0 +1,94 @@
+"""ctags and tree-sitter emit the same records for the same definitions; snippets, docs and edges are right."""
+
+from __future__ import annotations
+
+import pytest
+
+from forklift_core.config import IngestConfig
+from forklift_core.ingest.ctags import ctags_version
+from forklift_core.ingest.index import ingest
+from forklift_core.ingest.languages import DEFINITION_KINDS
+from forklift_core.ingest.tables import IndexReader
+from tests.conftest import POLYGLOT
+
+needs_ctags = pytest.mark.skipif(ctags_version() is None, reason="Universal Ctags is not installed")
+TREE_SITTER_LANGUAGES = {"Python", "C", "C++", "JavaScript", "TypeScript", "Go", "Rust", "Java"}
+
+
+def _definitions(workspace, project: str) -> set[tuple[str, str, str, int]]:
+    rows = IndexReader(workspace.project(project)).symbols()
+    return {(r["path"], r["name"], r["kind"], r["line"]) for r in rows if r["kind"] in DEFINITION_KINDS}
+
+
+@needs_ctags
+def test_ctags_and_tree_sitter_agree_on_definitions(workspace) -> None:
+    ingest(str(POLYGLOT), "by-ctags", workspace, IngestConfig(extractor="ctags"))
+    ingest(str(POLYGLOT), "by-ts", workspace, IngestConfig(extractor="tree-sitter"))
+    by_ctags = _definitions(workspace, "by-ctags")
+    by_ts = _definitions(workspace, "by-ts")
+    assert by_ctags == by_ts
+    languages = {r["language"] for r in IndexReader(workspace.project("by-ts")).symbols()}
+    assert languages == TREE_SITTER_LANGUAGES
+    # A sample from each language, so an empty agreement cannot pass.
+    for expected in [("py/shapes/geometry.py", "area", "method", 20), ("c/stack.c", "stack_push", "function", 12),
+                     ("cpp/queue.cpp", "Queue", "class", 6), ("js/greeter.js", "formatGreeting", "function", 12),
+                     ("ts/store.ts", "ItemStore", "class", 7), ("go/server.go", "Start", "method", 16),
+                     ("rust/src/lib.rs", "Movable", "trait", 12), ("java/com/example/Counter.java", "add", "method", 11)]:
+        assert expected in by_ctags
+
+
+@pytest.mark.parametrize("extractor", ["tree-sitter", pytest.param("ctags", marks=needs_ctags)])
+def test_symbol_records_carry_evidence(workspace, extractor: str) -> None:
+    ingest(str(POLYGLOT), "p", workspace, IngestConfig(extractor=extractor))
+    reader = IndexReader(workspace.project("p"))
+    (area,) = reader.symbols(name="area")
+    assert (area["path"], area["line"], area["end_line"], area["scope"]) == ("py/shapes/geometry.py", 20, 22, "Circle")
+    assert area["snippet"].splitlines()[0].strip() == "def area(self):"
+    assert area["doc"] == "Return the area of the circle."
+    assert area["extractor"] == extractor
+    (length,) = reader.symbols(name="vector_length")
+    assert length["doc"] == "Return the length of the vector (x, y)."  # docstring wins over the comment
+    (push,) = reader.symbols(name="stack_push")
+    assert push["doc"] == "Push a value; returns 0 when the stack is full."  # C leading comment
+    assert push["snippet"].rstrip().endswith("}")
+    (point,) = reader.symbols(name="Point", kind="struct")
+    assert point["doc"] == "A point on a grid."  # Rust doc comment
+
+
+def test_references_link_callers_to_callees(workspace) -> None:
+    ingest(str(POLYGLOT), "p", workspace, IngestConfig())
+    reader = IndexReader(workspace.project("p"))
+    callers = {(e["src_name"], e["path"], e["line"]) for e in reader.references("stack_pop")["callers"]}
+    assert callers == {("stack_drain", "c/stack.c", 29)}
+    assert ("describe", "go/server.go", 17) in {(e["dst_name"], e["path"], e["line"])
+                                                for e in reader.references("Start")["callees"]}
+    java = {(e["src_name"], e["line"]) for e in reader.references("add")["callers"] if e["path"].endswith(".java")}
+    assert java == {("increment", 8)}
+    rust = {e["src_name"] for e in reader.references("offset")["callers"]}
+    assert rust == {"step"}
+    python = {(e["src_name"], e["line"]) for e in reader.references("vector_length")["callers"]}
+    assert python == {("total_area", 29)}
+
+
+def test_reingest_is_idempotent(workspace) -> None:
+    first = ingest(str(POLYGLOT), "p", workspace)
+    ids_first = sorted(r["id"] for r in IndexReader(workspace.project("p")).symbols())
+    second = ingest(str(POLYGLOT), "p", workspace)
+    ids_second = sorted(r["id"] for r in IndexReader(workspace.project("p")).symbols())
+    assert ids_first == ids_second
+    assert (first["symbols"], first["references"]) == (second["symbols"], second["references"])
+
+
+def test_manifest_records_source_tools_and_counts(workspace, polyglot_repo) -> None:
+    from tests.conftest import git
+
+    summary = ingest(str(polyglot_repo), "p", workspace)
+    manifest = workspace.project("p").read_manifest()
+    assert manifest["commit"] == git(polyglot_repo, "rev-parse", "HEAD") == summary["commit"]
+    assert manifest["source"]["kind"] == "path"
+    assert manifest["symbols"] == summary["symbols"] > 40
+    assert manifest["tools"]["tree_sitter_language_pack"]
+    assert set(manifest["stage_seconds"]) >= {"walk", "extract", "snippets", "references", "store"}
+    assert manifest["skipped"].get("vcs_dir") == 1
+    for table in ("files", "symbols", "references", "build_facts"):
+        assert workspace.project("p").table(table).is_file()
