@@ -166,7 +166,7 @@ class Embedder:
     @property
     def dimension(self) -> int:
         """Length of each vector."""
-        return int(self.model.get_sentence_embedding_dimension())
+        return int(self.model.get_embedding_dimension())
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> Any:
         """A (len(texts), dimension) float32 array of unit vectors."""

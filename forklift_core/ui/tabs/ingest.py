@@ -17,6 +17,9 @@ from forklift_core.ui.common import AppSettings, user_errors
 
 SYMBOL_COLUMNS = ["name", "kind", "language", "path", "line", "scope", "signature", "id"]
 _PAGE = 500
+# gr.Code's highlighter names for the languages ForkLift indexes.
+_CODE_LANGUAGES = {"Python": "python", "C": "c", "C++": "cpp", "JavaScript": "javascript", "TypeScript": "typescript",
+                   "TSX": "typescript", "Go": "go", "Rust": "rust", "Java": "java", "Sh": "shell"}
 # One cancel flag per browser session, so Cancel stops only that visitor's ingest.
 _CANCEL_FLAGS: dict[str, threading.Event] = {}
 
@@ -45,7 +48,7 @@ def _symbols_frame(settings: AppSettings, project: str | None, search: str, kind
     return pd.DataFrame([{c: r[c] for c in SYMBOL_COLUMNS} for r in rows], columns=SYMBOL_COLUMNS)
 
 
-def _symbol_detail(settings: AppSettings, project: str, symbol_id: str) -> tuple[str, str]:
+def _symbol_detail(settings: AppSettings, project: str, symbol_id: str) -> tuple[str, Any]:
     """Header with path, lines, doc and references, and the snippet itself."""
     reader = IndexReader(settings.workspace.project(project))
     symbol = reader.symbol(symbol_id)
@@ -58,7 +61,7 @@ def _symbol_detail(settings: AppSettings, project: str, symbol_id: str) -> tuple
     header = (f"### `{symbol['name']}` — {symbol['kind']} in `{symbol['path']}` lines "
               f"{symbol['line']}–{symbol['end_line']}\n\n{doc}\n\n"
               f"**Used by ({len(callers)}):** " + (", ".join(callers) if callers else "no recorded callers"))
-    return header, symbol["snippet"]
+    return header, gr.update(value=symbol["snippet"], language=_CODE_LANGUAGES.get(symbol["language"]))
 
 
 def build_ingest_tab(settings: AppSettings, demo: gr.Blocks) -> None:
@@ -115,7 +118,7 @@ def build_ingest_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         return summary_markdown(manifest), _symbols_frame(settings, project_name, text, kind_name)
 
     @user_errors
-    def select(project_name: str, frame: pd.DataFrame, evt: gr.SelectData) -> tuple[str, str]:
+    def select(project_name: str, frame: pd.DataFrame, evt: gr.SelectData) -> tuple[str, Any]:
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         return _symbol_detail(settings, project_name, str(frame.iloc[row]["id"]))
 
