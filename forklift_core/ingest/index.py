@@ -48,38 +48,41 @@ def _package_version(name: str) -> str:
         return ""
 
 
-def _extract(tree: SourceTree, files: list[FileRecord], extractor: str, config: IngestConfig,
-             progress: Progress) -> tuple[list[Definition], list[RawReference]]:
-    """Run ctags shards and tree-sitter batches side by side, so both cores stay busy."""
-    root = str(tree.root)
-    want_ts_defs = extractor == "tree-sitter"
-    tasks = treesitter_tasks([(f.path, f.language) for f in files]) if (want_ts_defs or config.references) else []
-    defs: list[Definition] = []
-    raw_refs: list[RawReference] = []
-    pool = make_pool(config.shard_count) if tasks else None
-    try:
-        futures = [pool.submit(extract_batch, root, tasks[i:i + _BATCH_FILES], want_ts_defs, config.references)
-                   for i in range(0, len(tasks), _BATCH_FILES)] if pool else []
-        if extractor == "ctags":
-            progress.report(0.3, f"ctags: {len(files)} files in {config.shard_count} shards")
-            defs.extend(run_ctags(root, files, config.shard_count, config.ctags_timeout_s, config.ctags_memory_mb))
-        for done, future in enumerate(as_completed(futures), 1):
+class _TreeSitterJobs:
+    """Tree-sitter batches running in worker processes while the main process does other work."""
+
+    def __init__(self, root: str, files: list[FileRecord], want_definitions: bool, want_references: bool,
+                 workers: int) -> None:
+        tasks = treesitter_tasks([(f.path, f.language) for f in files]) if (want_definitions or want_references) else []
+        self._pool = make_pool(workers) if tasks else None
+        self._futures = [self._pool.submit(extract_batch, root, tasks[i:i + _BATCH_FILES], want_definitions,
+                                           want_references)
+                         for i in range(0, len(tasks), _BATCH_FILES)] if self._pool else []
+
+    def collect(self, progress: Progress) -> tuple[list[Definition], list[RawReference]]:
+        """Wait for every batch, reporting progress; raises CancelledError when cancelled."""
+        defs: list[Definition] = []
+        refs: list[RawReference] = []
+        for done, future in enumerate(as_completed(self._futures), 1):
             batch_defs, batch_refs = future.result()
             defs.extend(batch_defs)
-            raw_refs.extend(batch_refs)
-            progress.report(0.35 + 0.45 * done / len(futures), f"tree-sitter: {done}/{len(futures)} batches")
-    finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-    return defs, raw_refs
+            refs.extend(batch_refs)
+            progress.report(0.35 + 0.5 * done / len(self._futures), f"tree-sitter: {done}/{len(self._futures)} batches")
+        return defs, refs
+
+    def close(self) -> None:
+        """Stop the workers (pending batches are dropped on cancel or error)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _enrich(root: Path, defs: list[Definition], config: IngestConfig, progress: Progress) -> list[Symbol]:
+def _enrich(root: Path, defs: list[Definition], config: IngestConfig, progress: Progress, at: float) -> list[Symbol]:
+    """Snippets and docs for every definition, file by file (progress stays at `at`)."""
     symbols: list[Symbol] = []
     grouped = group_by_path(defs)
     for index, (path, items) in enumerate(grouped.items()):
         if index % 200 == 0:
-            progress.report(0.8 + 0.1 * index / max(len(grouped), 1), f"snippets: {index}/{len(grouped)} files")
+            progress.report(at, f"snippets: {index}/{len(grouped)} files")
         text = (root / path).read_bytes().decode("utf-8", "replace")
         symbols.extend(enrich_file(items, text, config))
     return symbols
@@ -101,11 +104,21 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         walked = walk_tree(tree.root, config, progress)
         timings["walk"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        defs, raw_refs = _extract(tree, walked.files, extractor, config, progress)
+        jobs = _TreeSitterJobs(str(tree.root), walked.files, extractor == "tree-sitter", config.references,
+                               config.shard_count)
+        try:
+            symbols: list[Symbol] = []
+            if extractor == "ctags":
+                progress.report(0.3, f"ctags: {len(walked.files)} files in {config.shard_count} shards")
+                defs = run_ctags(str(tree.root), walked.files, config.shard_count, config.ctags_timeout_s,
+                                 config.ctags_memory_mb)
+                symbols = _enrich(tree.root, defs, config, progress, 0.35)  # overlaps with the tree-sitter workers
+            ts_defs, raw_refs = jobs.collect(progress)
+        finally:
+            jobs.close()
+        if extractor == "tree-sitter":
+            symbols = _enrich(tree.root, ts_defs, config, progress, 0.87)
         timings["extract"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        symbols = _enrich(tree.root, defs, config, progress)
-        timings["snippets"] = time.perf_counter() - mark
         progress.report(0.9, f"resolving {len(raw_refs)} name uses")
         mark = time.perf_counter()
         references, external = resolve_references(raw_refs, symbols) if config.references else ([], 0)

@@ -32,7 +32,8 @@ def write_index(paths: ProjectPaths, tables: dict[str, Sequence[Any]]) -> None:
     staging = Path(tempfile.mkdtemp(dir=paths.root, prefix=".index-"))
     try:
         for name, record_type in TABLES.items():
-            pq.write_table(to_table(tables.get(name, ()), record_type), staging / f"{name}.parquet")
+            pq.write_table(to_table(tables.get(name, ()), record_type), staging / f"{name}.parquet",
+                           compression="zstd")
         old = paths.root / ".index-old"
         shutil.rmtree(old, ignore_errors=True)
         if paths.index_dir.exists():

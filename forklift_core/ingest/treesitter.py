@@ -6,7 +6,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 from forklift_core.ingest.definitions import Definition
 from forklift_core.ingest.languages import language_named, language_for
@@ -14,9 +14,8 @@ from forklift_core.ingest.languages import language_named, language_for
 _CONTAINER_KINDS = frozenset({"class", "struct", "interface", "trait", "impl", "namespace", "module", "enum"})
 
 
-@dataclass(frozen=True)
-class RawReference:
-    """A name used at path:line, before it is resolved to a symbol."""
+class RawReference(NamedTuple):
+    """A name used at path:line, before it is resolved to a symbol (a tuple: cheap to send between processes)."""
 
     path: str
     line: int
