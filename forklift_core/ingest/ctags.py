@@ -49,7 +49,8 @@ def ctags_argv(languages: Sequence[str]) -> list[str]:
             "--sort=no", f"--languages={','.join(sorted(set(languages)))}", "-L", "-", "-f", "-"]
 
 
-def _memory_cap(limit_bytes: int) -> Callable[[], None]:
+def memory_cap(limit_bytes: int) -> Callable[[], None]:
+    """A preexec hook capping the child's address space, so a hostile input cannot exhaust memory."""
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
     return apply
@@ -85,7 +86,7 @@ def _run_shard(root: str, shard: list[FileRecord], timeout_s: int, memory_bytes:
     file_list = "".join(f.path + "\n" for f in shard).encode()
     try:
         proc = subprocess.run(ctags_argv(languages), cwd=root, input=file_list, capture_output=True,
-                              timeout=timeout_s, preexec_fn=_memory_cap(memory_bytes))
+                              timeout=timeout_s, preexec_fn=memory_cap(memory_bytes))
     except subprocess.TimeoutExpired as exc:
         raise ToolError(f"ctags took longer than {timeout_s}s on a shard of {len(shard)} files") from exc
     if proc.returncode != 0:

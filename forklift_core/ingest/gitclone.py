@@ -67,7 +67,7 @@ def validate_git_url(spec: str) -> GitUrl:
 
 def _git_env(home: Path) -> dict[str, str]:
     """An environment that ignores every user and system git config and never prompts."""
-    return {
+    env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
         "GIT_CONFIG_NOSYSTEM": "1",
@@ -78,6 +78,11 @@ def _git_env(home: Path) -> dict[str, str]:
         "GIT_ALLOW_PROTOCOL": "https",
         "LC_ALL": "C",
     }
+    # A private CA bundle (corporate proxy, or a test server) is the one setting worth passing through.
+    for name in ("GIT_SSL_CAINFO", "SSL_CERT_FILE"):
+        if os.environ.get(name):
+            env[name] = os.environ[name]
+    return env
 
 
 def clone_argv(target: GitUrl, dest: Path) -> list[str]:

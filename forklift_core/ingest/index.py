@@ -15,6 +15,7 @@ from forklift_core import __version__
 from forklift_core.config import IngestConfig
 from forklift_core.errors import ToolError
 from forklift_core.ingest.build import extract_build_facts
+from forklift_core.ingest.cscope import cscope_available, cscope_callers
 from forklift_core.ingest.ctags import ctags_version, run_ctags
 from forklift_core.ingest.definitions import Definition, enrich_file, group_by_path
 from forklift_core.ingest.refs import resolve_references
@@ -76,6 +77,19 @@ class _TreeSitterJobs:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _with_cscope_calls(root: Path, files: list[FileRecord], symbols: list[Symbol], raw_refs: list[RawReference],
+                       config: IngestConfig) -> tuple[list[RawReference], bool]:
+    """For C, replace tree-sitter's call captures with cscope's (type uses stay from tree-sitter)."""
+    c_files = [f.path for f in files if f.language == "C"]
+    if not (config.use_cscope and c_files and cscope_available()):
+        return raw_refs, False
+    functions = [s.name for s in symbols if s.language == "C" and s.kind in ("function", "macro")]
+    calls = cscope_callers(str(root), c_files, functions, config.ctags_timeout_s, config.ctags_memory_mb)
+    c_paths = set(c_files)
+    kept = [r for r in raw_refs if not (r.kind == "call" and r.path in c_paths)]
+    return kept + calls, True
+
+
 def _enrich(root: Path, defs: list[Definition], config: IngestConfig, progress: Progress, at: float) -> list[Symbol]:
     """Snippets and docs for every definition, file by file (progress stays at `at`)."""
     symbols: list[Symbol] = []
@@ -119,6 +133,9 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         if extractor == "tree-sitter":
             symbols = _enrich(tree.root, ts_defs, config, progress, 0.87)
         timings["extract"] = time.perf_counter() - mark
+        used_cscope = False
+        if config.references:
+            raw_refs, used_cscope = _with_cscope_calls(tree.root, walked.files, symbols, raw_refs, config)
         progress.report(0.9, f"resolving {len(raw_refs)} name uses")
         mark = time.perf_counter()
         references, external = resolve_references(raw_refs, symbols) if config.references else ([], 0)
@@ -137,6 +154,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "source": {"kind": tree.kind, "origin": tree.origin},
         "commit": tree.commit,
         "extractor": extractor,
+        "c_calls_from": "cscope" if used_cscope else "tree-sitter",
         "files": len(walked.files),
         "skipped": dict(sorted(skipped.items())),
         "warnings": dict(sorted(walked.warnings.items())),
@@ -153,7 +171,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
     manifest = {
         **summary,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "tools": {"forklift": __version__, "ctags": ctags_version() or "", "python": platform.python_version(),
+        "tools": {"forklift": __version__, "ctags": ctags_version() or "", "cscope": "used" if used_cscope else "", "python": platform.python_version(),
                   "tree_sitter_language_pack": _package_version("tree-sitter-language-pack"),
                   "pyarrow": _package_version("pyarrow")},
         "config": config.to_dict(),

@@ -92,3 +92,19 @@ def test_manifest_records_source_tools_and_counts(workspace, polyglot_repo) -> N
     assert manifest["skipped"].get("vcs_dir") == 1
     for table in ("files", "symbols", "references", "build_facts"):
         assert workspace.project("p").table(table).is_file()
+
+
+def test_cscope_and_tree_sitter_find_the_same_c_calls(workspace) -> None:
+    from forklift_core.ingest.cscope import cscope_available
+
+    if not cscope_available():
+        pytest.skip("cscope is not installed")
+    with_cscope = ingest(str(POLYGLOT), "cs", workspace, IngestConfig(use_cscope=True))
+    without = ingest(str(POLYGLOT), "ts", workspace, IngestConfig(use_cscope=False))
+    assert (with_cscope["c_calls_from"], without["c_calls_from"]) == ("cscope", "tree-sitter")
+
+    def c_calls(project: str) -> set[tuple[str, str, int]]:
+        rows = IndexReader(workspace.project(project)).table("references").to_pylist()
+        return {(r["src_name"], r["dst_name"], r["line"]) for r in rows if r["path"] == "c/stack.c" and r["kind"] == "call"}
+
+    assert c_calls("cs") == c_calls("ts") == {("stack_drain", "stack_pop", 29)}
