@@ -38,3 +38,19 @@ def test_bad_input_shows_a_clear_error(page) -> None:
     page.get_by_label("Local path or https git URL").fill("https://127.0.0.1/evil.git")
     page.get_by_role("button", name="Ingest").click()
     expect(page.get_by_text("private or local address").first).to_be_visible(timeout=30_000)
+
+
+def test_upload_an_archive(page, tmp_path) -> None:
+    import tarfile
+
+    archive = tmp_path / "polyglot.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(POLYGLOT, arcname="polyglot")
+    page.get_by_label("Project name").fill("uploaded")
+    page.locator("#archive-upload input[type=file]").set_input_files(str(archive))
+    expect(page.get_by_text("polyglot.tar.gz").first).to_be_visible(timeout=15_000)
+    page.get_by_role("button", name="Ingest").click()
+    summary = page.locator("#ingest-summary")
+    expect(summary).to_contain_text("uploaded", timeout=60_000)
+    expect(summary).to_contain_text("14 files")
+    expect(summary).to_contain_text("polyglot.tar.gz")

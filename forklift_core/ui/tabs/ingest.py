@@ -71,6 +71,7 @@ def build_ingest_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         source = gr.Textbox(label="Local path or https git URL" if not settings.public else "https git URL",
                             placeholder="https://github.com/owner/repo or /path/to/repo", scale=3)
         upload = gr.File(label="…or upload a .zip / .tar.gz", file_types=[".zip", ".tar", ".gz", ".tgz", ".bz2", ".xz"],
+                         elem_id="archive-upload",
                          type="filepath", scale=2)
     with gr.Row():
         run = gr.Button("Ingest", variant="primary")
