@@ -72,6 +72,17 @@ class BuildFact:
     detail: str
 
 
+@dataclass(frozen=True)
+class Doc:
+    """Prose that says what a folder or module is for: a README's opening or a module docstring."""
+
+    path: str
+    directory: str  # '' for the repository root
+    kind: str  # readme | module_docstring
+    title: str
+    text: str
+
+
 _ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
 
 

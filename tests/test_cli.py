@@ -32,7 +32,7 @@ def test_ingest_json_summary(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert {"project", "files", "skipped", "symbols", "by_kind", "by_language", "references", "seconds",
             "index"} <= set(summary)
-    assert summary["project"] == "poly" and summary["files"] == 14
+    assert summary["project"] == "poly" and summary["files"] == 15
     assert summary["by_kind"]["method"] >= 14 and summary["by_language"]["Python"] >= 7
     assert Path(summary["index"], "symbols.parquet").is_file()
 

@@ -44,9 +44,12 @@ def shard_files(files: Sequence[FileRecord], shards: int) -> list[list[FileRecor
 
 
 def ctags_argv(languages: Sequence[str]) -> list[str]:
-    """The fixed argument list: no option files (a repo's .ctags.d is ignored), files from stdin."""
+    """The fixed argument list: no option files (a repo's .ctags.d is ignored), files from stdin.
+
+    C/C++ prototypes are on: a header declaration is a fact in itself and a realistic wrong answer later.
+    """
     return ["ctags", "--options=NONE", "--output-format=json", f"--fields={CTAGS_FIELDS}", "--extras=-p",
-            "--sort=no", f"--languages={','.join(sorted(set(languages)))}", "-L", "-", "-f", "-"]
+            "--sort=no", "--kinds-C=+p", "--kinds-C++=+p", f"--languages={','.join(sorted(set(languages)))}", "-L", "-", "-f", "-"]
 
 
 def memory_cap(limit_bytes: int) -> Callable[[], None]:
@@ -82,7 +85,9 @@ def parse_ctags_json(output: bytes) -> list[Definition]:
 
 
 def _run_shard(root: str, shard: list[FileRecord], timeout_s: int, memory_bytes: int) -> list[Definition]:
-    languages = [language_for(f.path).ctags_name for f in shard]  # type: ignore[union-attr]
+    languages = {language_for(f.path).ctags_name for f in shard}  # type: ignore[union-attr]
+    if languages & {"C", "C++"}:
+        languages |= {"C", "C++"}  # ctags reads a .h as C++; both stay enabled so headers are never dropped
     file_list = "".join(f.path + "\n" for f in shard).encode()
     try:
         proc = subprocess.run(ctags_argv(languages), cwd=root, input=file_list, capture_output=True,

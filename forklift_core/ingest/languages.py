@@ -36,6 +36,7 @@ _C_DEFINITIONS = """
 (type_definition declarator: (type_identifier) @name) @definition.type
 (preproc_def name: (identifier) @name) @definition.macro
 (preproc_function_def name: (identifier) @name) @definition.macro
+(declaration declarator: (function_declarator declarator: (identifier) @name)) @definition.prototype
 """
 _CPP_DEFINITIONS = _C_DEFINITIONS + """
 (class_specifier name: (type_identifier) @name body: (field_declaration_list)) @definition.class

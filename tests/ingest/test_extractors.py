@@ -48,7 +48,7 @@ def test_symbol_records_carry_evidence(workspace, extractor: str) -> None:
     assert area["extractor"] == extractor
     (length,) = reader.symbols(name="vector_length")
     assert length["doc"] == "Return the length of the vector (x, y)."  # docstring wins over the comment
-    (push,) = reader.symbols(name="stack_push")
+    (push,) = reader.symbols(name="stack_push", kind="function")
     assert push["doc"] == "Push a value; returns 0 when the stack is full."  # C leading comment
     assert push["snippet"].rstrip().endswith("}")
     (point,) = reader.symbols(name="Point", kind="struct")

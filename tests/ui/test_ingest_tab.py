@@ -29,7 +29,7 @@ def test_ingest_a_path_from_the_ui(page) -> None:
     page.get_by_role("button", name="Ingest").click()
     summary = page.locator("#ingest-summary")
     expect(summary).to_contain_text("poly-ui", timeout=60_000)
-    expect(summary).to_contain_text("14 files")
+    expect(summary).to_contain_text("15 files")
     expect(page.locator("#symbol-table")).to_contain_text("stack_push", timeout=15_000)
 
 
@@ -52,5 +52,5 @@ def test_upload_an_archive(page, tmp_path) -> None:
     page.get_by_role("button", name="Ingest").click()
     summary = page.locator("#ingest-summary")
     expect(summary).to_contain_text("uploaded", timeout=60_000)
-    expect(summary).to_contain_text("14 files")
+    expect(summary).to_contain_text("15 files")
     expect(summary).to_contain_text("polyglot.tar.gz")
