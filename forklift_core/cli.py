@@ -88,6 +88,54 @@ def _cmd_refs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_generate(args: argparse.Namespace) -> int:
+    import os
+
+    from forklift_core.config import GenerateConfig
+    from forklift_core.generate.pipeline import generate
+
+    overrides: dict[str, Any] = {"negatives": tuple(n.strip() for n in args.negatives.split(",") if n.strip())}
+    if args.teacher:
+        overrides.update(teacher_url=args.teacher)
+    if args.teacher_model:
+        overrides.update(teacher_model=args.teacher_model)
+    if args.seed is not None:
+        overrides.update(seed=args.seed)
+    if args.holdout_by:
+        overrides.update(holdout_by=args.holdout_by)
+    config = GenerateConfig.from_yaml(open(args.config).read()) if args.config else GenerateConfig()
+    config = GenerateConfig.from_dict({**config.to_dict(), **overrides})
+    # The teacher key comes from the environment (HF_TOKEN or OPENAI_API_KEY), never from a flag or the workspace.
+    key = os.environ.get("FORKLIFT_TEACHER_KEY") or os.environ.get("OPENAI_API_KEY") or os.environ.get("HF_TOKEN")
+    progress, close = _progress_bar(not args.quiet and sys.stderr.isatty() or args.progress)
+    try:
+        summary = generate(args.project, Workspace.default(args.workspace), config, progress, key)
+    finally:
+        close()
+
+    def render(s: dict[str, Any]) -> str:
+        splits = ", ".join(f"{k}={v}" for k, v in s["by_split"]["sft"].items())
+        negatives = ", ".join(f"{k}={v}" for k, v in s["by_negative_kind"].items()) or "none"
+        return (f"{s['project']}: {s['facts']} facts -> {s['sft_pairs']} Q&A pairs ({splits}), "
+                f"{s['dpo_pairs']} preference pairs\nnegatives: {negatives}\n"
+                f"needs review: {s['needs_review']}, flagged: {s['flagged']}, secrets redacted: {s['secrets_redacted']}")
+
+    _emit(summary, args.json, render)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from forklift_core.curate.export import export_dataset
+
+    statuses = tuple(s.strip() for s in args.status.split(",") if s.strip())
+    paths = Workspace.default(args.workspace).project(args.project)
+    result = export_dataset(paths, Path(args.out) if args.out else None, args.format, statuses)
+    _emit(result, args.json, lambda r: f"exported {r['counts']} to {r['out']} ({r['format']}, hash {r['dataset_hash'][:12]})")
+    return 0
+
+
 def _cmd_projects(args: argparse.Namespace) -> int:
     names = Workspace.default(args.workspace).projects()
     _emit(names, args.json, lambda ns: "\n".join(ns) or "no projects yet")
@@ -126,6 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
     refs = add("refs", _cmd_refs, "Callers and callees of a symbol.")
     refs.add_argument("--project", required=True)
     refs.add_argument("--name", required=True)
+
+    gen = add("generate", _cmd_generate, "Write grounded Q&A and preference pairs from a project's index.")
+    gen.add_argument("--project", required=True)
+    gen.add_argument("--config", help="a GenerateConfig YAML file")
+    gen.add_argument("--negatives", default="hard", help="comma list of hard, onpolicy")
+    gen.add_argument("--teacher", help="OpenAI-compatible base URL of a teacher model (…/v1)")
+    gen.add_argument("--teacher-model", help="teacher model name (or Hub id for Inference Providers)")
+    gen.add_argument("--seed", type=int)
+    gen.add_argument("--holdout-by", choices=["file", "directory", "row"])
+    gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    gen.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
+
+    export = add("export", _cmd_export, "Export the curated pairs as a dataset in TRL's formats, with a card.")
+    export.add_argument("--project", required=True)
+    export.add_argument("--out", help="output folder (default: the project's dataset/)")
+    export.add_argument("--format", default="hf", choices=["hf", "jsonl", "parquet", "alpaca"])
+    export.add_argument("--status", default="accepted,pending", help="comma list of pair statuses to export")
 
     add("projects", _cmd_projects, "List ingested projects.")
     return parser

@@ -120,3 +120,70 @@ class IngestConfig(StageConfig):
 def default_workspace() -> Path:
     """FORKLIFT_WORKSPACE, else ./workspace (read at call time, never at import)."""
     return Path(os.environ.get("FORKLIFT_WORKSPACE", "workspace")).expanduser()
+
+
+FAMILIES = (
+    "definition_location", "kind_signature", "parameters_return", "enclosing_scope", "members", "callers",
+    "callees", "purpose", "file_symbols", "directory_purpose", "build_test",
+)
+NEGATIVE_SOURCES = ("hard", "onpolicy")
+
+
+@dataclass
+class GenerateConfig(StageConfig):
+    """How grounded Q&A and preference pairs are written from the index."""
+
+    # --- what to ask
+    families: tuple[str, ...] = option(FAMILIES, "Question families to generate.")
+    phrasings_per_fact: int = option(5, "Phrasings of each fact (templates; at least 5 exist per family).")
+    max_facts_per_family: int = option(2000, "Cap per family, so one family cannot dominate.")
+    max_facts_per_file: int = option(40, "Cap per source file, so one huge file cannot dominate.")
+    max_facts_per_directory: int = option(400, "Cap per directory.")
+    max_list_items: int = option(12, "Most items named in a list answer (callers, members, file symbols).")
+    include_private: bool = option(False, "Ask about names starting with '_' (dunder methods are always skipped).")
+    # --- preference pairs
+    negatives: tuple[str, ...] = option(("hard",), "Sources of rejected answers: hard (structural), onpolicy (base model).")
+    onpolicy_model: str = option("HuggingFaceTB/SmolLM2-135M-Instruct", "Model whose wrong answers become on-policy negatives.")
+    onpolicy_max_prompts: int = option(64, "Most prompts sent to the base model for on-policy negatives.")
+    onpolicy_batch_size: int = option(16, "Prompts generated together (left-padded batches).")
+    onpolicy_max_new_tokens: int = option(48, "Tokens generated per on-policy answer.")
+    # --- splits
+    seed: int = option(13, "Seed for every random choice; the same seed gives the same data.")
+    holdout_by: str = option("file", "Hold out facts by file, directory or row (file/directory avoid leakage).")
+    test_fraction: float = option(0.1, "Share of files (or directories, rows) whose facts are held out for test.")
+    validation_fraction: float = option(0.05, "Share of files (or directories, rows) held out for validation.")
+    unseen_phrasing_fraction: float = option(0.5, "Share of training facts with one phrasing moved to test.")
+    # --- teacher (optional)
+    teacher_url: str = option("", "OpenAI-compatible base URL (…/v1) or empty for templates only.")
+    teacher_model: str = option("", "Teacher model name (or a Hub id for Inference Providers).")
+    teacher_provider: str = option("", "Hugging Face Inference Provider (when no URL is given).")
+    teacher_concurrency: int = option(4, "Teacher requests in flight at once.")
+    teacher_max_retries: int = option(4, "Retries on rate limits and server errors (exponential backoff).")
+    teacher_timeout_s: float = option(60.0, "Seconds one teacher request may take.")
+    teacher_paraphrases: int = option(2, "Extra teacher phrasings per fact.")
+    teacher_max_facts: int = option(200, "Most facts sent to the teacher.")
+    # --- secrets
+    scan_secrets: bool = option(True, "Scan every snippet and answer for secrets and redact hits.")
+
+    def __post_init__(self) -> None:
+        self.families = tuple(self.families)
+        self.negatives = tuple(self.negatives)
+        unknown = sorted(set(self.families) - set(FAMILIES))
+        if unknown:
+            raise BadInputError(f"unknown question families: {', '.join(unknown)} (known: {', '.join(FAMILIES)})")
+        bad = sorted(set(self.negatives) - set(NEGATIVE_SOURCES))
+        if bad:
+            raise BadInputError(f"unknown negative sources: {', '.join(bad)} (use hard, onpolicy)")
+        if self.holdout_by not in ("file", "directory", "row"):
+            raise BadInputError("holdout_by must be file, directory or row")
+        for name in ("test_fraction", "validation_fraction", "unseen_phrasing_fraction"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise BadInputError(f"{name} must be in [0, 1)")
+        if self.test_fraction + self.validation_fraction >= 1.0:
+            raise BadInputError("test_fraction + validation_fraction must leave room for train")
+        for name in ("phrasings_per_fact", "max_facts_per_family", "max_facts_per_file", "max_facts_per_directory",
+                     "max_list_items", "onpolicy_batch_size", "teacher_concurrency"):
+            if getattr(self, name) < 1:
+                raise BadInputError(f"{name} must be at least 1")
+        if self.teacher_url and not self.teacher_url.startswith(("http://", "https://")):
+            raise BadInputError("teacher_url must be an http(s) URL")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, fields
-from typing import get_type_hints
+from typing import Any, get_type_hints
 
 import pyarrow as pa
 
@@ -81,6 +81,62 @@ class Doc:
     kind: str  # readme | module_docstring
     title: str
     text: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One checkable statement with its evidence; every pair about it links back here."""
+
+    id: str
+    family: str
+    subject: str  # what the question is about: a qualified symbol name, a file, a folder or an action
+    symbol_id: str
+    path: str
+    line: int
+    end_line: int
+    evidence: str  # the snippet or prose the fact was read from
+    data: dict[str, Any]  # the family's fields (rendered into answers, checked by graders)
+    needs_review: bool = False  # nothing in the index grounds the answer's wording (e.g. no docstring)
+
+
+@dataclass(frozen=True)
+class QAPair:
+    """A supervised pair: a question and its grounded answer."""
+
+    id: str
+    fact_id: str
+    family: str
+    template_id: str
+    question: str
+    answer: str  # full grounded sentence (the SFT target)
+    concise: str  # the short preferred form
+    split: str = "train"
+    test_kind: str = ""  # unseen_phrasing | held_out_fact (test split only)
+    needs_review: bool = False
+    flags: str = ""  # why a reviewer should look (e.g. ungrounded teacher output)
+
+
+@dataclass(frozen=True)
+class PreferencePair:
+    """A DPO pair: the grounded answer is chosen, a plausible wrong one rejected."""
+
+    id: str
+    fact_id: str
+    family: str
+    template_id: str
+    prompt: str
+    chosen: str
+    rejected: str
+    negative_kind: str  # how the rejected answer was made (line_shift, same_name_elsewhere, on_policy, ...)
+    split: str = "train"
+    test_kind: str = ""
+    needs_review: bool = False
+    flags: str = ""
+
+
+def stable_id(*parts: object) -> str:
+    """A short deterministic id from its parts (same inputs, same id, across runs)."""
+    return hashlib.sha1("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:16]
 
 
 _ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}

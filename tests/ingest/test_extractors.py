@@ -108,3 +108,17 @@ def test_cscope_and_tree_sitter_find_the_same_c_calls(workspace) -> None:
         return {(r["src_name"], r["dst_name"], r["line"]) for r in rows if r["path"] == "c/stack.c" and r["kind"] == "call"}
 
     assert c_calls("cs") == c_calls("ts") == {("stack_drain", "stack_pop", 29)}
+
+
+def test_no_reference_resolves_across_unrelated_languages(workspace) -> None:
+    from forklift_core.ingest.languages import language_for
+    from forklift_core.ingest.refs import language_family
+
+    ingest(str(POLYGLOT), "p", workspace)
+    reader = IndexReader(workspace.project("p"))
+    for edge in reader.table("references").to_pylist():
+        if edge["dst_id"]:
+            target = reader.symbol(edge["dst_id"])
+            assert language_family(language_for(edge["path"]).name) == language_family(target["language"]), edge
+    # `this.items.push(item)` in TypeScript is not C++'s Queue::push.
+    assert all(c["path"].startswith("cpp/") for c in reader.references("push")["callers"])

@@ -1,0 +1,1 @@
+"""Curate: the SQLite store of facts and pairs, and export to TRL's dataset formats."""

@@ -1,0 +1,192 @@
+"""The curation store: SQLite (WAL) holding facts, pairs with versions, an append-only edit log and metadata."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+from forklift_core.errors import NotFoundError
+from forklift_core.generate.secrets import SecretHit
+from forklift_core.records import Fact, PreferencePair, QAPair
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS facts (
+    id TEXT PRIMARY KEY, family TEXT NOT NULL, subject TEXT NOT NULL, symbol_id TEXT NOT NULL, path TEXT NOT NULL,
+    line INTEGER NOT NULL, end_line INTEGER NOT NULL, evidence TEXT NOT NULL, data TEXT NOT NULL,
+    needs_review INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS pairs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('sft', 'dpo')),
+    family TEXT NOT NULL,
+    fact_id TEXT NOT NULL REFERENCES facts(id),
+    template_id TEXT NOT NULL,
+    split TEXT NOT NULL CHECK (split IN ('train', 'validation', 'test')),
+    test_kind TEXT NOT NULL DEFAULT '',
+    question TEXT NOT NULL,          -- the SFT question, or the DPO prompt
+    answer TEXT NOT NULL,            -- the SFT answer, or the DPO chosen answer
+    concise TEXT NOT NULL DEFAULT '',
+    rejected TEXT NOT NULL DEFAULT '',
+    negative_kind TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'pending'
+        CHECK (status IN ('pending', 'accepted', 'rejected', 'flagged', 'needs_review')),
+    flags TEXT NOT NULL DEFAULT '',
+    comment TEXT NOT NULL DEFAULT '',
+    version INTEGER NOT NULL DEFAULT 1,  -- 1 until a person edits it; regeneration only replaces version 1
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    updated_by TEXT NOT NULL DEFAULT 'forklift'
+);
+CREATE INDEX IF NOT EXISTS pairs_family ON pairs(family);
+CREATE INDEX IF NOT EXISTS pairs_status ON pairs(status);
+CREATE INDEX IF NOT EXISTS pairs_split ON pairs(split);
+CREATE INDEX IF NOT EXISTS pairs_fact ON pairs(fact_id);
+CREATE TABLE IF NOT EXISTS edit_log (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, pair_id TEXT NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL,
+    before TEXT NOT NULL, after TEXT NOT NULL, base_version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS secret_hits (
+    kind TEXT NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL, fingerprint TEXT NOT NULL,
+    PRIMARY KEY (kind, path, line, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_PAIR_FIELDS = ("id", "kind", "family", "fact_id", "template_id", "split", "test_kind", "question", "answer",
+                "concise", "rejected", "negative_kind", "status", "flags")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def pair_row(pair: QAPair | PreferencePair) -> dict[str, Any]:
+    """A store row for a generated pair (its status comes from its review flags)."""
+    status = "flagged" if pair.flags else "needs_review" if pair.needs_review else "pending"
+    if isinstance(pair, QAPair):
+        return {"id": pair.id, "kind": "sft", "family": pair.family, "fact_id": pair.fact_id,
+                "template_id": pair.template_id, "split": pair.split, "test_kind": pair.test_kind,
+                "question": pair.question, "answer": pair.answer, "concise": pair.concise, "rejected": "",
+                "negative_kind": "", "status": status, "flags": pair.flags}
+    return {"id": pair.id, "kind": "dpo", "family": pair.family, "fact_id": pair.fact_id,
+            "template_id": pair.template_id, "split": pair.split, "test_kind": pair.test_kind,
+            "question": pair.prompt, "answer": pair.chosen, "concise": "", "rejected": pair.rejected,
+            "negative_kind": pair.negative_kind, "status": status, "flags": pair.flags}
+
+
+class CurationStore:
+    """One project's curation database; every write is a short transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = self._open()
+        try:
+            db.executescript(SCHEMA)
+        finally:
+            db.close()
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        return db
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in WAL mode inside one transaction: committed on success, rolled back on error."""
+        db = self._open()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            yield db
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        finally:
+            db.close()
+
+    def replace_generated(self, facts: Sequence[Fact], pairs: Sequence[QAPair | PreferencePair],
+                          hits: Sequence[SecretHit], meta: dict[str, Any]) -> dict[str, int]:
+        """Store a generation: new pairs are added, untouched ones refreshed or dropped; edited pairs never change."""
+        now = _now()
+        rows = [pair_row(p) for p in pairs]
+        incoming = {r["id"] for r in rows}
+        with self.connect() as db:
+            db.executemany(
+                "INSERT INTO facts (id, family, subject, symbol_id, path, line, end_line, evidence, data, needs_review) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET family=excluded.family, "
+                "subject=excluded.subject, symbol_id=excluded.symbol_id, path=excluded.path, line=excluded.line, "
+                "end_line=excluded.end_line, evidence=excluded.evidence, data=excluded.data, "
+                "needs_review=excluded.needs_review",
+                [(f.id, f.family, f.subject, f.symbol_id, f.path, f.line, f.end_line, f.evidence,
+                  json.dumps(f.data, sort_keys=True), int(f.needs_review)) for f in facts])
+            touched = {r["id"] for r in db.execute("SELECT id FROM pairs WHERE version > 1")}
+            stale = [(pid,) for (pid,) in db.execute("SELECT id FROM pairs WHERE version = 1")
+                     if pid not in incoming]
+            db.executemany("DELETE FROM pairs WHERE id = ?", stale)
+            columns = ", ".join(_PAIR_FIELDS)
+            marks = ", ".join("?" for _ in _PAIR_FIELDS)
+            refresh = ", ".join(f"{c}=excluded.{c}" for c in _PAIR_FIELDS if c != "id")
+            db.executemany(
+                f"INSERT INTO pairs ({columns}, created_at, updated_at) VALUES ({marks}, ?, ?) "
+                f"ON CONFLICT(id) DO UPDATE SET {refresh}, updated_at=excluded.updated_at WHERE pairs.version = 1",
+                [tuple(r[c] for c in _PAIR_FIELDS) + (now, now) for r in rows])
+            db.execute("DELETE FROM facts WHERE id NOT IN (SELECT fact_id FROM pairs)")
+            db.execute("DELETE FROM secret_hits")
+            db.executemany("INSERT OR IGNORE INTO secret_hits VALUES (?,?,?,?)",
+                           [(h.kind, h.path, h.line, h.fingerprint) for h in hits])
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                           [(k, json.dumps(v, sort_keys=True, default=str)) for k, v in meta.items()])
+        return {"stored": len(rows), "kept_edited": len(touched), "dropped_stale": len(stale)}
+
+    def pairs(self, kind: str | None = None, statuses: Sequence[str] | None = None,
+              split: str | None = None) -> list[dict[str, Any]]:
+        """Pairs filtered by kind, status and split, in a stable order."""
+        clauses, params = [], []
+        if kind:
+            clauses.append("kind = ?")
+            params.append(kind)
+        if statuses:
+            clauses.append(f"status IN ({', '.join('?' for _ in statuses)})")
+            params.extend(statuses)
+        if split:
+            clauses.append("split = ?")
+            params.append(split)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self.connect() as db:
+            return [dict(r) for r in db.execute(f"SELECT * FROM pairs {where} ORDER BY family, fact_id, id", params)]
+
+    def fact(self, fact_id: str) -> dict[str, Any]:
+        """One fact with its evidence."""
+        with self.connect() as db:
+            row = db.execute("SELECT * FROM facts WHERE id = ?", (fact_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no fact {fact_id!r}")
+        return {**dict(row), "data": json.loads(row["data"])}
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Pair counts by kind, split, family, status and negative kind."""
+        out: dict[str, dict[str, int]] = {}
+        with self.connect() as db:
+            for column in ("kind", "split", "family", "status", "negative_kind", "test_kind"):
+                rows = db.execute(f"SELECT {column}, COUNT(*) FROM pairs GROUP BY {column} ORDER BY {column}")
+                out[column] = {value: count for value, count in rows if value != ""}
+        return out
+
+    def secret_hits(self) -> list[dict[str, Any]]:
+        """Redacted secrets, for review (kind, path, line, fingerprint)."""
+        with self.connect() as db:
+            return [dict(r) for r in db.execute("SELECT * FROM secret_hits ORDER BY path, line")]
+
+    def meta(self) -> dict[str, Any]:
+        """Generation metadata (settings, versions, source)."""
+        with self.connect() as db:
+            return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
+
