@@ -75,3 +75,27 @@ def test_bad_input_exits_nonzero_with_one_line(ingested: Path, args: list[str], 
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0] and lines[0].startswith("forklift: error:")
     assert "Traceback" not in result.stderr
+
+
+def test_generate_and_export(ingested: Path, tmp_path: Path) -> None:
+    result = forklift("generate", "--project", "poly", "--json", workspace=ingested)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert set(summary["by_split"]["sft"]) == {"train", "validation", "test"}
+    assert summary["by_negative_kind"]["line_shift"] > 0 and "secrets_redacted" in summary
+    out = tmp_path / "export"
+    exported = forklift("export", "--project", "poly", "--out", str(out), "--format", "jsonl", "--json",
+                        workspace=ingested)
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["counts"]["sft"]["train"] > 100
+    assert (out / "README.md").is_file() and (out / "dpo" / "train.jsonl").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["generate", "--project", "poly", "--negatives", "bogus"], "unknown negative sources"),
+    (["export", "--project", "poly"], "no generated pairs yet"),
+    (["generate", "--project", "poly", "--teacher", "ftp://x"], "teacher_url must be an http(s) URL"),
+])
+def test_generate_bad_input(ingested: Path, args: list[str], message: str) -> None:
+    result = forklift(*args, workspace=ingested)
+    assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr
