@@ -283,7 +283,9 @@ def build_test(view: IndexView, config: GenerateConfig) -> Iterable[Fact]:
         if fact["action"] in ("build", "test", "install", "run", "lint"):
             by_action[fact["action"]].append(fact)
     for action, facts in sorted(by_action.items()):
-        ranked = sorted(facts, key=lambda f: (f["path"].count("/"), f["tool"] == "readme", f["path"], f["line"]))
+        # The command named after the action itself (`make test`, `npm test`, `cargo build`) comes first.
+        ranked = sorted(facts, key=lambda f: (action not in f["command"].replace("/", " ").split(),
+                                              f["path"].count("/"), f["tool"] == "readme", f["path"], f["line"]))
         commands = []
         for f in ranked:
             if f["command"] not in [c["command"] for c in commands]:

@@ -9,6 +9,7 @@ import gradio as gr
 from forklift_core.ui.common import AppSettings
 from forklift_core.ui.tabs.compare import build_compare_tab
 from forklift_core.ui.tabs.curate import build_curate_tab
+from forklift_core.ui.tabs.generate import build_generate_tab
 from forklift_core.ui.tabs.hub import build_hub_tab
 from forklift_core.ui.tabs.ingest import build_ingest_tab
 from forklift_core.ui.tabs.train import build_train_tab
@@ -24,6 +25,8 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Tab("Ingest", id="ingest"):
             build_ingest_tab(settings, demo)
+        with gr.Tab("Generate", id="generate"):
+            build_generate_tab(settings, demo)
         with gr.Tab("Curate", id="curate"):
             build_curate_tab()
         with gr.Tab("Train", id="train"):
