@@ -130,6 +130,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from forklift_core.curate.export import export_dataset
 
     statuses = tuple(s.strip() for s in args.status.split(",") if s.strip())
+    if args.include_unreviewed:
+        statuses = tuple(dict.fromkeys((*statuses, "pending")))
     paths = Workspace.default(args.workspace).project(args.project)
     result = export_dataset(paths, Path(args.out) if args.out else None, args.format, statuses)
     _emit(result, args.json, lambda r: f"exported {r['counts']} to {r['out']} ({r['format']}, hash {r['dataset_hash'][:12]})")
@@ -190,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--project", required=True)
     export.add_argument("--out", help="output folder (default: the project's dataset/)")
     export.add_argument("--format", default="hf", choices=["hf", "jsonl", "parquet", "alpaca"])
-    export.add_argument("--status", default="accepted,pending", help="comma list of pair statuses to export")
+    export.add_argument("--status", default="accepted", help="comma list of pair statuses to export")
+    export.add_argument("--include-unreviewed", action="store_true", help="also export pending (unreviewed) pairs")
 
     add("projects", _cmd_projects, "List ingested projects.")
     return parser

@@ -85,7 +85,7 @@ def test_generate_and_export(ingested: Path, tmp_path: Path) -> None:
     assert summary["by_negative_kind"]["line_shift"] > 0 and "secrets_redacted" in summary
     out = tmp_path / "export"
     exported = forklift("export", "--project", "poly", "--out", str(out), "--format", "jsonl", "--json",
-                        workspace=ingested)
+                        "--include-unreviewed", workspace=ingested)
     assert exported.returncode == 0, exported.stderr
     assert json.loads(exported.stdout)["counts"]["sft"]["train"] > 100
     assert (out / "README.md").is_file() and (out / "dpo" / "train.jsonl").is_file()

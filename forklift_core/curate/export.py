@@ -18,7 +18,8 @@ from forklift_core.workspace import ProjectPaths
 
 FORMATS = ("hf", "jsonl", "parquet", "alpaca")
 SPLITS = ("train", "validation", "test")
-DEFAULT_STATUSES = ("accepted", "pending")
+DEFAULT_STATUSES = ("accepted",)  # the curated state: what a reviewer accepted
+UNREVIEWED = ("pending",)  # added on request, e.g. before anyone has reviewed
 EXPORT_MARKER = ".forklift-export"  # only a folder carrying it is ever replaced by a new export
 
 
@@ -134,7 +135,7 @@ def dataset_card(meta: dict[str, Any], rows: dict[str, dict[str, list[dict[str, 
 
 def export_dataset(paths: ProjectPaths, out: Path | None = None, fmt: str = "hf",
                    statuses: Sequence[str] = DEFAULT_STATUSES) -> dict[str, Any]:
-    """Export the chosen statuses (accepted and pending by default) and return counts, hash and location."""
+    """Export the chosen statuses (accepted by default) and return counts, hash and location."""
     if fmt not in FORMATS:
         raise BadInputError(f"format must be one of {', '.join(FORMATS)}")
     if not paths.curation_db.is_file():
@@ -142,7 +143,8 @@ def export_dataset(paths: ProjectPaths, out: Path | None = None, fmt: str = "hf"
     store = CurationStore(paths.curation_db)
     rows = _collect(store, statuses)
     if not rows:
-        raise BadInputError(f"no pairs with status {', '.join(statuses)} to export")
+        hint = "" if "pending" in statuses else " (accept pairs in the Curate tab, or include unreviewed pairs)"
+        raise BadInputError(f"no pairs with status {', '.join(statuses)} to export{hint}")
     out = out or paths.dataset_dir
     if out.exists() and any(out.iterdir()) and not (out / EXPORT_MARKER).is_file():
         raise BadInputError(f"{out} exists and is not a ForkLift export; choose an empty or new folder")

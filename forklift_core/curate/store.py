@@ -112,6 +112,17 @@ class CurationStore:
         finally:
             db.close()
 
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read-only snapshot (WAL readers never wait for writers)."""
+        db = self._open()
+        try:
+            db.execute("BEGIN")
+            yield db
+            db.execute("COMMIT")
+        finally:
+            db.close()
+
     def replace_generated(self, facts: Sequence[Fact], pairs: Sequence[QAPair | PreferencePair],
                           hits: Sequence[SecretHit], meta: dict[str, Any]) -> dict[str, int]:
         """Store a generation: new pairs are added, untouched ones refreshed or dropped; edited pairs never change."""
@@ -160,12 +171,12 @@ class CurationStore:
             clauses.append("split = ?")
             params.append(split)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self.connect() as db:
+        with self.read() as db:
             return [dict(r) for r in db.execute(f"SELECT * FROM pairs {where} ORDER BY family, fact_id, id", params)]
 
     def fact(self, fact_id: str) -> dict[str, Any]:
         """One fact with its evidence."""
-        with self.connect() as db:
+        with self.read() as db:
             row = db.execute("SELECT * FROM facts WHERE id = ?", (fact_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"no fact {fact_id!r}")
@@ -174,7 +185,7 @@ class CurationStore:
     def counts(self) -> dict[str, dict[str, int]]:
         """Pair counts by kind, split, family, status and negative kind."""
         out: dict[str, dict[str, int]] = {}
-        with self.connect() as db:
+        with self.read() as db:
             for column in ("kind", "split", "family", "status", "negative_kind", "test_kind"):
                 rows = db.execute(f"SELECT {column}, COUNT(*) FROM pairs GROUP BY {column} ORDER BY {column}")
                 out[column] = {value: count for value, count in rows if value != ""}
@@ -182,11 +193,11 @@ class CurationStore:
 
     def secret_hits(self) -> list[dict[str, Any]]:
         """Redacted secrets, for review (kind, path, line, fingerprint)."""
-        with self.connect() as db:
+        with self.read() as db:
             return [dict(r) for r in db.execute("SELECT * FROM secret_hits ORDER BY path, line")]
 
     def meta(self) -> dict[str, Any]:
         """Generation metadata (settings, versions, source)."""
-        with self.connect() as db:
+        with self.read() as db:
             return {k: json.loads(v) for k, v in db.execute("SELECT key, value FROM meta")}
 

@@ -9,7 +9,7 @@ import gradio as gr
 import pandas as pd
 
 from forklift_core.config import GenerateConfig
-from forklift_core.curate.export import export_dataset
+from forklift_core.curate.export import DEFAULT_STATUSES, UNREVIEWED, export_dataset
 from forklift_core.curate.store import CurationStore
 from forklift_core.generate.pipeline import generate
 from forklift_core.progress import Progress
@@ -70,6 +70,8 @@ def build_generate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
                           elem_id="generate-sample")
     with gr.Row():
         fmt = gr.Dropdown(label="Export format", choices=["hf", "jsonl", "parquet", "alpaca"], value="hf")
+        unreviewed = gr.Checkbox(label="Include unreviewed (pending) pairs", value=False, elem_id="export-unreviewed",
+                                 info="By default only pairs accepted in the Curate tab are exported.")
         export = gr.Button("Export dataset", elem_id="generate-export")
     exported = gr.Markdown(elem_id="generate-exported")
 
@@ -92,10 +94,11 @@ def build_generate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         return "Cancelling…"
 
     @user_errors
-    def do_export(name: str, format_name: str) -> str:
+    def do_export(name: str, format_name: str, include_unreviewed: bool) -> str:
         if not name:
             raise gr.Error("choose a project first")
-        result = export_dataset(settings.workspace.project(name), fmt=format_name)
+        statuses = DEFAULT_STATUSES + (UNREVIEWED if include_unreviewed else ())
+        result = export_dataset(settings.workspace.project(name), fmt=format_name, statuses=statuses)
         counts = ", ".join(f"{k}: " + "/".join(f"{s} {n}" for s, n in v.items()) for k, v in result["counts"].items())
         return f"Exported to `{result['out']}` ({result['format']}) — {counts}; hash `{result['dataset_hash'][:16]}`"
 
@@ -109,6 +112,6 @@ def build_generate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     run.click(do_generate, [project, negatives, holdout, seed, teacher_url, teacher_model, teacher_key],
               [summary, sample])
     cancel.click(do_cancel, None, summary, queue=False)
-    export.click(do_export, [project, fmt], exported)
+    export.click(do_export, [project, fmt, unreviewed], exported)
     project.change(show_existing, project, sample)
     demo.load(refresh, None, project)
