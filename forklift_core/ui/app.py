@@ -8,7 +8,7 @@ import gradio as gr
 
 from forklift_core.ui.common import AppSettings
 from forklift_core.ui.tabs.compare import build_compare_tab
-from forklift_core.ui.tabs.curate import build_curate_tab
+from forklift_core.ui.tabs.curate import SHORTCUTS_JS, build_curate_tab
 from forklift_core.ui.tabs.generate import build_generate_tab
 from forklift_core.ui.tabs.hub import build_hub_tab
 from forklift_core.ui.tabs.ingest import build_ingest_tab
@@ -28,7 +28,7 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
         with gr.Tab("Generate", id="generate"):
             build_generate_tab(settings, demo)
         with gr.Tab("Curate", id="curate"):
-            build_curate_tab()
+            build_curate_tab(settings, demo)
         with gr.Tab("Train", id="train"):
             build_train_tab()
         with gr.Tab("Compare", id="compare"):
@@ -43,4 +43,5 @@ def launch(demo: gr.Blocks) -> None:
     demo.queue(default_concurrency_limit=2).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        head=SHORTCUTS_JS,
     )

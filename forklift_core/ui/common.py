@@ -10,6 +10,7 @@ from typing import Any, Callable
 import gradio as gr
 
 from forklift_core.errors import ForkliftError
+from forklift_core.ingest.languages import language_for
 from forklift_core.workspace import Workspace
 
 
@@ -43,3 +44,14 @@ def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
 def coming_soon(title: str, description: str) -> None:
     """A tab that is not built yet says what it will do, with no controls that pretend to work."""
     gr.Markdown(f"### {title} — coming next\n\n{description}")
+
+
+# gr.Code's highlighter names for the languages ForkLift indexes.
+_CODE_LANGUAGES = {"Python": "python", "C": "c", "C++": "cpp", "JavaScript": "javascript", "TypeScript": "typescript",
+                   "TSX": "typescript", "Go": "go", "Rust": "rust", "Java": "java", "Sh": "shell"}
+
+
+def code_language(path: str) -> str | None:
+    """The highlighter for a file, by its extension (None shows plain text)."""
+    spec = language_for(path)
+    return _CODE_LANGUAGES.get(spec.name) if spec else None

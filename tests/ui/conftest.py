@@ -60,10 +60,15 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    workspace = tmp_path_factory.mktemp("ui-ws")
+def app_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The workspace folder the session's app serves."""
+    return tmp_path_factory.mktemp("ui-ws")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_workspace: Path) -> Iterator[str]:
     port = free_port()
-    proc = start_app(workspace, port)
+    proc = start_app(app_workspace, port)
     yield f"http://127.0.0.1:{port}/"
     proc.terminate()
     proc.wait(timeout=30)

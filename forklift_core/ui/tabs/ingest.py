@@ -13,13 +13,10 @@ from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.ingest.index import ingest
 from forklift_core.ingest.tables import IndexReader
 from forklift_core.progress import Progress
-from forklift_core.ui.common import AppSettings, user_errors
+from forklift_core.ui.common import AppSettings, code_language, user_errors
 
 SYMBOL_COLUMNS = ["name", "kind", "language", "path", "line", "scope", "signature", "id"]
 _PAGE = 500
-# gr.Code's highlighter names for the languages ForkLift indexes.
-_CODE_LANGUAGES = {"Python": "python", "C": "c", "C++": "cpp", "JavaScript": "javascript", "TypeScript": "typescript",
-                   "TSX": "typescript", "Go": "go", "Rust": "rust", "Java": "java", "Sh": "shell"}
 # One cancel flag per browser session, so Cancel stops only that visitor's ingest.
 _CANCEL_FLAGS: dict[str, threading.Event] = {}
 
@@ -61,7 +58,7 @@ def _symbol_detail(settings: AppSettings, project: str, symbol_id: str) -> tuple
     header = (f"### `{symbol['name']}` — {symbol['kind']} in `{symbol['path']}` lines "
               f"{symbol['line']}–{symbol['end_line']}\n\n{doc}\n\n"
               f"**Used by ({len(callers)}):** " + (", ".join(callers) if callers else "no recorded callers"))
-    return header, gr.update(value=symbol["snippet"], language=_CODE_LANGUAGES.get(symbol["language"]))
+    return header, gr.update(value=symbol["snippet"], language=code_language(symbol["path"]))
 
 
 def build_ingest_tab(settings: AppSettings, demo: gr.Blocks) -> None:
