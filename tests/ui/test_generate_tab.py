@@ -17,8 +17,6 @@ def test_generate_and_export_from_the_ui(page) -> None:
     expect(summary).to_contain_text("line_shift")
     expect(page.locator("#generate-sample")).to_contain_text("build_test", timeout=15_000)
     expect(page.locator("#generate-sample")).to_contain_text("pending")
-    page.locator("#generate-export").click()
-    expect(page.get_by_text("accept pairs in the Curate tab").first).to_be_visible(timeout=30_000)
     page.locator("#export-unreviewed input").check()
     page.locator("#generate-export").click()
     expect(page.locator("#generate-exported")).to_contain_text("Exported to", timeout=60_000)

@@ -304,4 +304,6 @@ def build_curate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     prev_pair.click(step(-1), [*filters, selected], detail_outputs)
     bulk_preview.click(preview_bulk, [*filters, bulk_action], [bulk_message, bulk_confirm])
     bulk_confirm.click(confirm_bulk, [*filters, bulk_action], [bulk_message, bulk_confirm]).then(**reload_after)
-    demo.load(refresh_projects, None, project)
+    # Chained from load rather than left to project.change: a hidden tab's dropdown may not emit change events.
+    demo.load(refresh_projects, None, project).then(choices_for, project, [family, negative]).then(
+        reset_and_load, filters, page_outputs)
