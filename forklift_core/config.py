@@ -124,7 +124,7 @@ def default_workspace() -> Path:
 
 FAMILIES = (
     "definition_location", "kind_signature", "parameters_return", "enclosing_scope", "members", "callers",
-    "callees", "purpose", "file_symbols", "directory_purpose", "build_test",
+    "callees", "purpose", "file_symbols", "directory_purpose", "build_test", "last_change",
 )
 NEGATIVE_SOURCES = ("hard", "onpolicy")
 

@@ -84,6 +84,18 @@ class Doc:
 
 
 @dataclass(frozen=True)
+class FileChange:
+    """One recent commit that touched a file (rank 0 is the newest)."""
+
+    path: str
+    commit: str
+    date: str  # ISO 8601, author date
+    author: str
+    subject: str
+    rank: int
+
+
+@dataclass(frozen=True)
 class Fact:
     """One checkable statement with its evidence; every pair about it links back here."""
 

@@ -98,11 +98,16 @@ def build_test(d: dict[str, Any]) -> tuple[str, str]:
             f"({first['detail']}, `{first['path']}` line {first['line']}).{also}", f"`{first['command']}`")
 
 
+def last_change(d: dict[str, Any]) -> tuple[str, str]:
+    return (f"`{d['path']}` last changed on {d['date']} in commit {d['commit']} by {d['author']}: "
+            f"\"{d['subject']}\".", f"{d['commit']} ({d['date']}): {d['subject']}")
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     "definition_location": definition_location, "kind_signature": kind_signature,
     "parameters_return": parameters_return, "enclosing_scope": enclosing_scope, "members": members,
     "callers": callers, "callees": callees, "purpose": purpose, "file_symbols": file_symbols,
-    "directory_purpose": directory_purpose, "build_test": build_test,
+    "directory_purpose": directory_purpose, "build_test": build_test, "last_change": last_change,
 }
 
 
@@ -135,6 +140,8 @@ def key_claims(family: str, data: dict[str, Any]) -> list[str]:
         return [data["doc"]] if data["doc"] else [data["directory"]]
     if family == "build_test":
         return [data["commands"][0]["command"]]
+    if family == "last_change":
+        return [data["commit"], data["date"]]
     return []
 
 

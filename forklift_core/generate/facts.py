@@ -6,7 +6,7 @@ import posixpath
 import random
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from forklift_core.config import GenerateConfig
@@ -28,12 +28,13 @@ class IndexView:
     build_facts: list[dict[str, Any]]
     docs: list[dict[str, Any]]
     files: list[dict[str, Any]]
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def load(cls, reader: IndexReader) -> "IndexView":
         """Read every table of a project's index."""
         return cls(reader.symbols(), reader.table("references").to_pylist(), reader.build_facts(), reader.docs(),
-                   reader.table("files").to_pylist())
+                   reader.table("files").to_pylist(), reader.history())
 
     def __post_init__(self) -> None:
         self.by_id = {s["id"]: s for s in self.symbols}
@@ -58,6 +59,9 @@ class IndexView:
         for s in self.symbols:
             self.by_path[s["path"]].append(s)
             self.by_dir[posixpath.dirname(s["path"])].append(s)
+        self.history_by_path: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for change in sorted(self.history, key=lambda h: h["rank"]):
+            self.history_by_path[change["path"]].append(change)
         self.code_files_by_dir: dict[str, list[str]] = defaultdict(list)
         for f in self.files:
             if f["category"] == "code":
@@ -295,11 +299,21 @@ def build_test(view: IndexView, config: GenerateConfig) -> Iterable[Fact]:
                     line=top["line"], end_line=top["line"], evidence="\n".join(c["detail"] for c in commands[:3]))
 
 
+def last_change(view: IndexView, config: GenerateConfig) -> Iterable[Fact]:
+    """When a file last changed and why: its newest commit (only when the index holds git history)."""
+    for change in view.history:
+        if change["rank"] == 0 and change["path"] in view.by_path:
+            data = {"path": change["path"], "commit": change["commit"][:12], "date": change["date"][:10],
+                    "author": change["author"], "subject": change["subject"]}
+            yield _fact("last_change", None, change["path"], data, path=change["path"],
+                        evidence=f"{change['commit']} {change['date']} {change['author']}: {change['subject']}")
+
+
 BUILDERS: dict[str, Callable[[IndexView, GenerateConfig], Iterable[Fact]]] = {
     "definition_location": definition_location, "kind_signature": kind_signature,
     "parameters_return": parameters_return, "enclosing_scope": enclosing_scope, "members": members,
     "callers": callers, "callees": callees, "purpose": purpose, "file_symbols": file_symbols,
-    "directory_purpose": directory_purpose, "build_test": build_test,
+    "directory_purpose": directory_purpose, "build_test": build_test, "last_change": last_change,
 }
 
 

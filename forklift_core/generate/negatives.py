@@ -141,11 +141,29 @@ def _build(view: IndexView, fact: Fact, rng: random.Random) -> Iterator[Wrong]:
                                                      "line": other["line"], "detail": other["detail"]}]}
 
 
+def _commit_data(data: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    return {**data, "commit": change["commit"][:12], "date": change["date"][:10], "author": change["author"],
+            "subject": change["subject"]}
+
+
+def _change(view: IndexView, fact: Fact, rng: random.Random) -> Iterator[Wrong]:
+    """An older commit of the same file (the file as it was), else another file's newest commit."""
+    older = view.history_by_path.get(fact.path, [])[1:2]
+    if older:
+        yield "older_commit", _commit_data(fact.data, older[0])
+        return
+    newest = [changes[0] for changes in view.history_by_path.values()
+              if changes[0]["commit"][:12] != fact.data["commit"]]
+    if newest:
+        yield "other_file_commit", _commit_data(fact.data, rng.choice(newest))
+
+
 GENERATORS: dict[str, Callable[[IndexView, Fact, random.Random], Iterator[Wrong]]] = {
     "definition_location": _location, "kind_signature": _signature, "parameters_return": _parameters,
     "enclosing_scope": _scope, "members": _members,
     "callers": lambda v, f, r: _edges(v, f, r, "callers"), "callees": lambda v, f, r: _edges(v, f, r, "callees"),
     "purpose": _purpose, "file_symbols": _file_symbols, "directory_purpose": _directory, "build_test": _build,
+    "last_change": _change,
 }
 
 

@@ -110,6 +110,14 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
         "In the build configuration, which command is used to {verb}?",
         "I just cloned the repository. How do I {verb} it?",
     ),
+    "last_change": _family(
+        "change",
+        "When did `{path}` last change, and why?",
+        "What was the most recent commit to touch `{path}`?",
+        "According to the git history, when was `{path}` last modified and for what reason?",
+        "Who changed `{path}` last, and what did the commit say?",
+        "What is the latest change recorded for `{path}` in the repository's history?",
+    ),
 }
 
 ACTION_VERBS = {"build": "build", "test": "test", "install": "install", "run": "run", "lint": "lint"}

@@ -65,7 +65,7 @@ def validate_git_url(spec: str) -> GitUrl:
     return GitUrl(url=parts.geturl(), host=host, port=port, address=addresses[0])
 
 
-def _git_env(home: Path) -> dict[str, str]:
+def git_env(home: Path) -> dict[str, str]:
     """An environment that ignores every user and system git config and never prompts."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -125,7 +125,7 @@ def clone(target: GitUrl, dest: Path, timeout_s: int, max_bytes: int, progress: 
         raise ToolError("git is not installed")
     home = dest.parent / ".git-home"
     home.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(clone_argv(target, dest), env=_git_env(home), stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(clone_argv(target, dest), env=git_env(home), stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     started = time.monotonic()
     try:

@@ -16,6 +16,7 @@ from forklift_core.config import IngestConfig
 from forklift_core.errors import ToolError
 from forklift_core.ingest.build import extract_build_facts
 from forklift_core.ingest.docs import extract_docs
+from forklift_core.ingest.history import file_history
 from forklift_core.ingest.cscope import cscope_available, cscope_callers
 from forklift_core.ingest.ctags import ctags_version, run_ctags
 from forklift_core.ingest.definitions import Definition, enrich_file, group_by_path
@@ -143,10 +144,12 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         timings["references"] = time.perf_counter() - mark
         build_facts = extract_build_facts(tree.root, walked.files)
         docs = extract_docs(tree.root, walked.files, config.doc_max_chars)
+        # History only for the user's own checkout or ForkLift's clone; git never runs inside an upload.
+        history = file_history(tree.root, [f.path for f in walked.files]) if tree.kind in ("path", "git") else []
         progress.report(0.95, "writing the index")
         mark = time.perf_counter()
         write_index(paths, {"files": walked.files, "symbols": symbols, "references": references,
-                            "build_facts": build_facts, "docs": docs})
+                            "build_facts": build_facts, "docs": docs, "history": history})
         timings["store"] = time.perf_counter() - mark
     finally:
         tree.close()
@@ -167,6 +170,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "external_uses": external,
         "build_facts": len(build_facts),
         "docs": len(docs),
+        "history_commits": len({h.commit for h in history}),
         "seconds": round(time.perf_counter() - started, 3),
         "stage_seconds": {k: round(v, 3) for k, v in timings.items()},
         "index": str(paths.index_dir),

@@ -13,11 +13,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from forklift_core.errors import NotFoundError
-from forklift_core.records import BuildFact, Doc, FileRecord, Reference, Symbol, arrow_schema
+from forklift_core.records import BuildFact, Doc, FileChange, FileRecord, Reference, Symbol, arrow_schema
 from forklift_core.workspace import ProjectPaths
 
 TABLES: dict[str, type] = {"files": FileRecord, "symbols": Symbol, "references": Reference, "build_facts": BuildFact,
-                           "docs": Doc}
+                           "docs": Doc, "history": FileChange}
 
 
 def to_table(records: Sequence[Any], record_type: type) -> pa.Table:
@@ -107,6 +107,10 @@ class IndexReader:
     def build_facts(self) -> list[dict[str, Any]]:
         """Every build fact."""
         return self.table("build_facts").to_pylist()
+
+    def history(self) -> list[dict[str, Any]]:
+        """Recent commits per file (empty without git history, or for an index written before history existed)."""
+        return self.table("history").to_pylist() if self.paths.table("history").is_file() else []
 
     def docs(self) -> list[dict[str, Any]]:
         """READMEs and module docstrings (an index written before docs existed has none)."""
