@@ -21,7 +21,7 @@ from forklift_core.ingest.cscope import cscope_available, cscope_callers
 from forklift_core.ingest.ctags import ctags_version, run_ctags
 from forklift_core.ingest.definitions import Definition, enrich_file, group_by_path
 from forklift_core.ingest.refs import resolve_references
-from forklift_core.ingest.sources import SourceTree, open_source
+from forklift_core.ingest.sources import open_source
 from forklift_core.ingest.tables import value_counts, write_index
 from forklift_core.ingest.treesitter import (RawReference, extract_batch, make_pool, treesitter_available,
                                              treesitter_tasks)

@@ -27,7 +27,7 @@ def test_history_and_last_change_pairs(polyglot_repo, workspace) -> None:
     store = CurationStore(workspace.project("poly").curation_db)
     sft = {p["question"]: p for p in store.pairs(kind="sft")}
     answer = sft["When did `c/stack.c` last change, and why?"]["answer"]
-    assert answer.startswith(f"`c/stack.c` last changed on ") and second[:12] in answer
+    assert answer.startswith("`c/stack.c` last changed on ") and second[:12] in answer
     assert '"Document the end of the stack module"' in answer
     dpo = [p for p in store.pairs(kind="dpo") if p["family"] == "last_change" and "c/stack.c" in p["question"]]
     assert dpo and all(p["negative_kind"] == "older_commit" and first[:12] in p["rejected"] for p in dpo)
