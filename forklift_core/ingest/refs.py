@@ -79,12 +79,16 @@ def resolve_references(raw: Iterable[RawReference], symbols: list[Symbol]) -> tu
         definition_sites.add((s.path, s.line, s.name))
     candidates = _Candidates(symbols)
     enclosing: dict[str, _Enclosing] = {}
+    families: dict[str, str] = {}
     edges: list[Reference] = []
     external = 0
     seen = set()
     for ref in raw:
-        spec = language_for(ref.path)
-        dst_id, count = candidates.resolve(ref.name, ref.kind, ref.path, language_family(spec.name if spec else ""))
+        family = families.get(ref.path)
+        if family is None:  # once per file, not once per use
+            spec = language_for(ref.path)
+            family = families[ref.path] = language_family(spec.name if spec else "")
+        dst_id, count = candidates.resolve(ref.name, ref.kind, ref.path, family)
         if count == 0:
             external += 1
             continue
