@@ -6,7 +6,6 @@ import hashlib
 import json
 import shutil
 from collections import Counter
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -14,6 +13,7 @@ import yaml
 
 from forklift_core.curate.store import CurationStore
 from forklift_core.errors import BadInputError, NotFoundError
+from forklift_core.versions import package_version
 from forklift_core.workspace import ProjectPaths
 
 FORMATS = ("hf", "jsonl", "parquet", "alpaca")
@@ -119,7 +119,7 @@ def dataset_card(meta: dict[str, Any], rows: dict[str, dict[str, list[dict[str, 
         "statuses_exported": list(statuses), "counts": counts, "families": families,
         "generator": meta.get("generate_config"),
         "versions": {"forklift": meta.get("forklift"), "detect_secrets": meta.get("detect_secrets"),
-                     "datasets": metadata.version("datasets")},
+                     "datasets": package_version("datasets")},
     }
     body = (f"# ForkLift dataset for `{meta.get('project', '')}`\n\n"
             "Question/answer pairs (`sft`, TRL conversational `messages`) and preference pairs (`dpo`, "

@@ -6,7 +6,6 @@ import random
 import time
 from collections import Counter
 from dataclasses import replace
-from importlib import metadata
 from typing import Any
 
 from forklift_core import __version__
@@ -22,6 +21,7 @@ from forklift_core.generate.templates import Template, phrasings
 from forklift_core.ingest.tables import IndexReader
 from forklift_core.progress import Progress
 from forklift_core.records import Fact, PreferencePair, QAPair, stable_id
+from forklift_core.versions import package_version
 from forklift_core.workspace import Workspace
 
 
@@ -123,7 +123,7 @@ def generate(project: str, workspace: Workspace, config: GenerateConfig | None =
     progress.report(0.95, f"storing {len(qa)} Q&A and {len(prefs)} preference pairs")
     meta = {"source": manifest.get("source"), "commit": manifest.get("commit"), "project": project,
             "generate_config": config.to_dict(), "forklift": __version__,
-            "detect_secrets": _version("detect-secrets"), "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+            "detect_secrets": package_version("detect-secrets"), "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                                       time.gmtime())}
     stored = CurationStore(paths.curation_db).replace_generated(facts, [*qa, *prefs], hits, meta)
     summary = _summary(project, facts, qa, prefs, hits, stored, time.perf_counter() - started)
@@ -149,13 +149,6 @@ def _scan_answers(qa: list[QAPair], prefs: list[PreferencePair],
     qa = [replace(p, question=cached(p.question), answer=cached(p.answer), concise=cached(p.concise)) for p in qa]
     prefs = [replace(p, prompt=cached(p.prompt), chosen=cached(p.chosen), rejected=cached(p.rejected)) for p in prefs]
     return qa, prefs
-
-
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return ""
 
 
 def _summary(project: str, facts: list[Fact], qa: list[QAPair], prefs: list[PreferencePair], hits: list[SecretHit],

@@ -7,7 +7,6 @@ import time
 from collections import Counter
 from concurrent.futures import as_completed
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from forklift_core.ingest.treesitter import (RawReference, extract_batch, make_p
                                              treesitter_tasks)
 from forklift_core.ingest.walk import walk_tree
 from forklift_core.progress import Progress
+from forklift_core.versions import package_version
 from forklift_core.records import FileRecord, Symbol
 from forklift_core.workspace import Workspace, write_json_atomic
 
@@ -42,13 +42,6 @@ def choose_extractor(config: IngestConfig) -> str:
     if treesitter_available():
         return "tree-sitter"
     raise ToolError("neither Universal Ctags nor tree-sitter grammars are available")
-
-
-def _package_version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return ""
 
 
 class _TreeSitterJobs:
@@ -179,8 +172,8 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         **summary,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "tools": {"forklift": __version__, "ctags": ctags_version() or "", "cscope": "used" if used_cscope else "", "python": platform.python_version(),
-                  "tree_sitter_language_pack": _package_version("tree-sitter-language-pack"),
-                  "pyarrow": _package_version("pyarrow")},
+                  "tree_sitter_language_pack": package_version("tree-sitter-language-pack"),
+                  "pyarrow": package_version("pyarrow")},
         "config": config.to_dict(),
     }
     write_json_atomic(paths.manifest, manifest)

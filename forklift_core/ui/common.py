@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -39,6 +40,25 @@ def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
             raise gr.Error(str(exc)) from exc
 
     return wrapped
+
+
+class CancelFlags:
+    """One cancel flag per browser session, so a visitor's Cancel stops only their own run."""
+
+    def __init__(self) -> None:
+        self._flags: dict[str, threading.Event] = {}
+
+    def start(self, request: gr.Request) -> threading.Event:
+        """A fresh flag for a run starting in this session."""
+        flag = self._flags[request.session_hash or "local"] = threading.Event()
+        return flag
+
+    def cancel(self, request: gr.Request) -> str:
+        """Set this session's flag; the run stops at its next progress report."""
+        flag = self._flags.get(request.session_hash or "local")
+        if flag is not None:
+            flag.set()
+        return "Cancelling…"
 
 
 def coming_soon(title: str, description: str) -> None:

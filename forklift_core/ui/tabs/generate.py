@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import gradio as gr
@@ -13,10 +12,10 @@ from forklift_core.curate.export import DEFAULT_STATUSES, UNREVIEWED, export_dat
 from forklift_core.curate.store import CurationStore
 from forklift_core.generate.pipeline import generate
 from forklift_core.progress import Progress
-from forklift_core.ui.common import AppSettings, user_errors
+from forklift_core.ui.common import AppSettings, CancelFlags, user_errors
 
 SAMPLE_COLUMNS = ["split", "family", "question", "answer", "status"]
-_CANCEL_FLAGS: dict[str, threading.Event] = {}
+_CANCEL_FLAGS = CancelFlags()
 
 
 def counts_markdown(summary: dict[str, Any]) -> str:
@@ -82,16 +81,10 @@ def build_generate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
             raise gr.Error("choose an ingested project first")
         config = GenerateConfig(negatives=tuple(kinds), holdout_by=by, seed=int(seed_value),
                                 teacher_url=(url or "").strip(), teacher_model=(model or "").strip())
-        flag = _CANCEL_FLAGS[request.session_hash or "local"] = threading.Event()
+        flag = _CANCEL_FLAGS.start(request)
         result = generate(name, settings.workspace, config,
                           Progress(lambda fraction, message: progress(fraction, desc=message), flag), key or None)
         return counts_markdown(result), _sample(settings, name)
-
-    def do_cancel(request: gr.Request) -> str:
-        flag = _CANCEL_FLAGS.get(request.session_hash or "local")
-        if flag is not None:
-            flag.set()
-        return "Cancelling…"
 
     @user_errors
     def do_export(name: str, format_name: str, include_unreviewed: bool) -> str:
@@ -111,7 +104,7 @@ def build_generate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
 
     run.click(do_generate, [project, negatives, holdout, seed, teacher_url, teacher_model, teacher_key],
               [summary, sample])
-    cancel.click(do_cancel, None, summary, queue=False)
+    cancel.click(_CANCEL_FLAGS.cancel, None, summary, queue=False)
     export.click(do_export, [project, fmt, unreviewed], exported)
     project.change(show_existing, project, sample)
     demo.load(refresh, None, project)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import gradio as gr
@@ -13,12 +12,11 @@ from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.ingest.index import ingest
 from forklift_core.ingest.tables import IndexReader
 from forklift_core.progress import Progress
-from forklift_core.ui.common import AppSettings, code_language, user_errors
+from forklift_core.ui.common import AppSettings, CancelFlags, code_language, user_errors
 
 SYMBOL_COLUMNS = ["name", "kind", "language", "path", "line", "scope", "signature", "id"]
 _PAGE = 500
-# One cancel flag per browser session, so Cancel stops only that visitor's ingest.
-_CANCEL_FLAGS: dict[str, threading.Event] = {}
+_CANCEL_FLAGS = CancelFlags()
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
@@ -92,19 +90,13 @@ def build_ingest_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         chosen = uploaded or (spec or "").strip()
         if not chosen:
             raise BadInputError("give a path, an https git URL or an archive to ingest")
-        flag = _CANCEL_FLAGS[request.session_hash or "local"] = threading.Event()
+        flag = _CANCEL_FLAGS.start(request)
         config = IngestConfig(allow_local_paths=not settings.public)
         report = Progress(lambda fraction, message: progress(fraction, desc=message), flag)
         result = ingest(chosen, name.strip(), settings.workspace, config, report)
         projects = settings.workspace.projects()
         frame = _symbols_frame(settings, result["project"], "", "all")
         return summary_markdown(result), gr.update(choices=projects, value=result["project"]), frame
-
-    def do_cancel(request: gr.Request) -> str:
-        flag = _CANCEL_FLAGS.get(request.session_hash or "local")
-        if flag is not None:
-            flag.set()
-        return "Cancelling…"
 
     def refresh(project_name: str | None, text: str, kind_name: str) -> tuple[str, pd.DataFrame]:
         if not project_name:
@@ -121,7 +113,7 @@ def build_ingest_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         return _symbol_detail(settings, project_name, str(frame.iloc[row]["id"]))
 
     run.click(do_ingest, [project, source, upload], [summary, browse_project, table])
-    cancel.click(do_cancel, None, summary, queue=False)
+    cancel.click(_CANCEL_FLAGS.cancel, None, summary, queue=False)
     browse_project.change(refresh, [browse_project, search, kind], [summary, table])
     search.submit(refresh, [browse_project, search, kind], [summary, table])
     kind.change(refresh, [browse_project, search, kind], [summary, table])
