@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from forklift_core.config import IngestConfig
+from forklift_core.generate.pipeline import generate
 from forklift_core.ingest.index import ingest
 from forklift_core.workspace import Workspace
 
@@ -18,5 +19,8 @@ def example_source() -> Path:
 
 
 def ensure_example_project(workspace: Workspace) -> dict[str, Any]:
-    """Ingest the example tree into the workspace (a second or two; idempotent)."""
-    return ingest(str(example_source()), EXAMPLE_PROJECT, workspace, IngestConfig())
+    """Ingest the example tree, and generate its pairs the first time, so every tab has something to show."""
+    summary = ingest(str(example_source()), EXAMPLE_PROJECT, workspace, IngestConfig())
+    if not workspace.project(EXAMPLE_PROJECT).curation_db.is_file():
+        generate(EXAMPLE_PROJECT, workspace)  # later runs keep the reviewer's store as it is
+    return summary
