@@ -162,6 +162,7 @@ class GenerateConfig(StageConfig):
     teacher_timeout_s: float = option(60.0, "Seconds one teacher request may take.")
     teacher_paraphrases: int = option(2, "Extra teacher phrasings per fact.")
     teacher_max_facts: int = option(200, "Most facts sent to the teacher.")
+    teacher_allow_private: bool = option(True, "Allow a teacher on a private or local address (off on a public Space).")
     # --- secrets
     scan_secrets: bool = option(True, "Scan every snippet and answer for secrets and redact hits.")
 

@@ -19,6 +19,7 @@ from forklift_core.generate.secrets import SecretHit, redact
 from forklift_core.generate.split import plan_splits
 from forklift_core.generate.templates import Template, phrasings
 from forklift_core.ingest.tables import IndexReader
+from forklift_core.netguard import require_public_url
 from forklift_core.progress import Progress
 from forklift_core.records import Fact, PreferencePair, QAPair, stable_id
 from forklift_core.versions import package_version
@@ -52,6 +53,8 @@ def _teacher_additions(facts: list[Fact], config: GenerateConfig, paths: Any, vo
         return {}, {}
     from forklift_core.generate.teacher import Teacher
 
+    if config.teacher_url and not config.teacher_allow_private:
+        require_public_url(config.teacher_url)  # a visitor must not reach into the server's own network
     teacher = Teacher.from_config(config, paths.root / "teacher_cache.sqlite", api_key)
     chosen = facts[: config.teacher_max_facts]
     progress.report(0.3, f"teacher: paraphrasing {len(chosen)} questions")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -13,6 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from forklift_core.errors import BadInputError, ToolError
+from forklift_core.netguard import public_address
 from forklift_core.progress import Progress
 
 
@@ -31,13 +30,6 @@ def looks_like_url(spec: str) -> bool:
     return "://" in spec or spec.startswith(("git@", "ext::", "fd::")) or "::" in spec.split("/", 1)[0]
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 def validate_git_url(spec: str) -> GitUrl:
     """Accept only https URLs without credentials whose host resolves to public addresses."""
     if spec.startswith("git@") or "::" in spec.split("/", 1)[0]:
@@ -54,15 +46,7 @@ def validate_git_url(spec: str) -> GitUrl:
         port = parts.port or 443
     except ValueError as exc:
         raise BadInputError(f"bad port in URL {spec!r}") from exc
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise BadInputError(f"cannot resolve host {host!r}: {exc.strerror}") from exc
-    addresses = sorted({info[4][0] for info in infos})
-    private = [a for a in addresses if not _is_public(a)]
-    if private or not addresses:
-        raise BadInputError(f"host {host!r} resolves to a private or local address ({', '.join(private)}); refused")
-    return GitUrl(url=parts.geturl(), host=host, port=port, address=addresses[0])
+    return GitUrl(url=parts.geturl(), host=host, port=port, address=public_address(host, port))
 
 
 def git_env(home: Path) -> dict[str, str]:

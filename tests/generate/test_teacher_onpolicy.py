@@ -61,3 +61,12 @@ def test_onpolicy_negatives_keep_only_wrong_model_answers(workspace, tiny_llama_
         assert pair["rejected"] and pair["rejected"] != pair["answer"]
         assert not states_fact(pair["rejected"], fact["family"], fact["data"])
         assert pair["split"] == "train"
+
+
+def test_public_space_refuses_a_private_teacher(workspace) -> None:
+    from forklift_core.errors import BadInputError
+
+    ingest(str(POLYGLOT), "poly", workspace)
+    config = GenerateConfig(teacher_url="http://169.254.169.254/v1", teacher_model="x", teacher_allow_private=False)
+    with pytest.raises(BadInputError, match="private or local address"):
+        generate("poly", workspace, config)

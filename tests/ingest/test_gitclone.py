@@ -9,7 +9,7 @@ import pytest
 
 from forklift_core.config import IngestConfig
 from forklift_core.errors import BadInputError
-from forklift_core.ingest import gitclone
+from forklift_core import netguard
 from forklift_core.ingest.index import ingest
 from forklift_core.ingest.tables import IndexReader
 from tests.conftest import git
@@ -36,7 +36,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     git(tmp_path, "clone", "-q", "--bare", str(work), str(served_root / "repo.git"))
     cert, key = make_certificate(tmp_path)
     monkeypatch.setenv("GIT_SSL_CAINFO", str(cert))
-    monkeypatch.setattr(gitclone, "_is_public", lambda address: True)  # the server is on loopback
+    monkeypatch.setattr(netguard, "is_public", lambda address: True)  # the server is on loopback
     with GitHttpsServer(served_root, cert, key) as server:
         yield f"https://127.0.0.1:{server.port}/repo.git", git(work, "rev-parse", "HEAD")
 

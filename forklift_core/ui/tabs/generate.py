@@ -80,7 +80,8 @@ def build_generate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         if not name:
             raise gr.Error("choose an ingested project first")
         config = GenerateConfig(negatives=tuple(kinds), holdout_by=by, seed=int(seed_value),
-                                teacher_url=(url or "").strip(), teacher_model=(model or "").strip())
+                                teacher_url=(url or "").strip(), teacher_model=(model or "").strip(),
+                                teacher_allow_private=not settings.public)
         flag = _CANCEL_FLAGS.start(request)
         result = generate(name, settings.workspace, config,
                           Progress(lambda fraction, message: progress(fraction, desc=message), flag), key or None)
