@@ -188,3 +188,47 @@ class GenerateConfig(StageConfig):
                 raise BadInputError(f"{name} must be at least 1")
         if self.teacher_url and not self.teacher_url.startswith(("http://", "https://")):
             raise BadInputError("teacher_url must be an http(s) URL")
+
+
+@dataclass
+class TrainPlan(StageConfig):
+    """What a training run does; written as plan.yaml into the run folder and read by train/job.py."""
+
+    base_model: str = option("HuggingFaceTB/SmolLM2-135M-Instruct", "Base model: a Hub id, a local folder or 'smollm2'.")
+    base_model_path: str = option("", "Where the job loads the base from (filled in at launch).")
+    method: str = option("sft+dpo", "sft, dpo or sft+dpo (DPO continues the SFT adapter).")
+    lora_r: int = option(16, "LoRA rank.")
+    lora_alpha: int = option(32, "LoRA alpha.")
+    lora_dropout: float = option(0.05, "LoRA dropout.")
+    target_modules: tuple[str, ...] = option((), "Modules to adapt; empty means every linear layer.")
+    quantization: str = option("auto", "auto (4-bit QLoRA on CUDA, none on CPU), 4bit or none.")
+    epochs: float = option(1.0, "Epochs per stage (max steps win when set).")
+    sft_max_steps: int = option(-1, "SFT steps; -1 runs the epochs.")
+    dpo_max_steps: int = option(-1, "DPO steps; -1 runs the epochs.")
+    learning_rate: float = option(2e-4, "Peak learning rate.")
+    lr_scheduler: str = option("cosine", "Learning-rate schedule.")
+    batch_size: int = option(8, "Sequences per device step.")
+    gradient_accumulation: int = option(1, "Steps accumulated per optimiser update.")
+    max_length: int = option(256, "Longest sequence in tokens; longer pairs are dropped, never truncated.")
+    eval_steps: int = option(25, "Validation loss every N steps.")
+    save_steps: int = option(25, "Checkpoint every N steps (a cancelled run resumes from the last one).")
+    seed: int = option(13, "Seed for data order and initialisation.")
+    dpo_beta: float = option(0.1, "DPO beta.")
+    max_grad_norm: float = option(1.0, "Gradient clipping.")
+    pairs: str = option("accepted", "accepted, or accepted+pending (unreviewed too).")
+    tensorboard: bool = option(False, "Also write TensorBoard events under tb/ (needs the tensorboard package).")
+
+    def __post_init__(self) -> None:
+        self.target_modules = tuple(self.target_modules)
+        if self.method not in ("sft", "dpo", "sft+dpo"):
+            raise BadInputError("method must be sft, dpo or sft+dpo")
+        if self.quantization not in ("auto", "4bit", "none"):
+            raise BadInputError("quantization must be auto, 4bit or none")
+        if self.pairs not in ("accepted", "accepted+pending"):
+            raise BadInputError("pairs must be accepted or accepted+pending")
+        for name in ("lora_r", "lora_alpha", "batch_size", "gradient_accumulation", "max_length", "eval_steps",
+                     "save_steps"):
+            if getattr(self, name) < 1:
+                raise BadInputError(f"{name} must be at least 1")
+        if not 0 <= self.lora_dropout < 1 or self.learning_rate <= 0 or self.dpo_beta <= 0:
+            raise BadInputError("lora_dropout must be in [0, 1); learning_rate and dpo_beta positive")

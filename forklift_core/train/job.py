@@ -1,0 +1,307 @@
+# /// script
+# requires-python = ">=3.11"
+# dependencies = [
+#     "torch==2.13.0",
+#     "transformers>=5.0,<6",
+#     "trl>=1.10,<2",
+#     "peft>=0.18",
+#     "datasets>=4.0",
+#     "pyyaml>=6",
+# ]
+# ///
+"""ForkLift's training job: SFT then DPO with LoRA, in its own process, writing one run folder.
+
+Self-contained on purpose (it imports nothing from forklift_core): the same file runs under `subprocess` here
+and as a uv script on a remote GPU. Usage: python job.py --plan plan.yaml --dataset DIR --run-dir DIR
+
+The run folder: plan.yaml · progress.jsonl (one JSON object per log) · sft/ and dpo/ (checkpoints) ·
+adapter/ (the final PEFT adapter) · manifest.json (status, figures, versions, hashes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import resource
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+STATUS_RUNNING, STATUS_DONE, STATUS_CANCELLED, STATUS_DIVERGED, STATUS_FAILED = (
+    "running", "completed", "cancelled", "diverged", "failed")
+
+
+# --- translators: plan (a dict read from plan.yaml) -> library objects -------------------------------------------
+
+def lora_config(plan: dict[str, Any]) -> Any:
+    """LoRA on every linear layer by default, as the plan says."""
+    from peft import LoraConfig
+
+    targets = plan.get("target_modules") or "all-linear"
+    return LoraConfig(r=plan["lora_r"], lora_alpha=plan["lora_alpha"], lora_dropout=plan["lora_dropout"],
+                      target_modules=targets, task_type="CAUSAL_LM", bias="none")
+
+
+def quantization_config(plan: dict[str, Any], cuda: bool) -> Any:
+    """4-bit NF4 with double quantisation and bf16 compute (QLoRA) when asked for, or 'auto' on CUDA."""
+    wanted = plan["quantization"] == "4bit" or (plan["quantization"] == "auto" and cuda)
+    if not wanted:
+        return None
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16)
+
+
+def _common(plan: dict[str, Any], out: Path, has_eval: bool, steps_key: str) -> dict[str, Any]:
+    return dict(
+        output_dir=str(out), per_device_train_batch_size=plan["batch_size"],
+        gradient_accumulation_steps=plan["gradient_accumulation"], learning_rate=plan["learning_rate"],
+        lr_scheduler_type=plan["lr_scheduler"], num_train_epochs=plan["epochs"], max_steps=plan[steps_key],
+        logging_steps=1, save_strategy="steps", save_steps=plan["save_steps"], save_total_limit=2,
+        eval_strategy="steps" if has_eval else "no", eval_steps=plan["eval_steps"] if has_eval else None,
+        per_device_eval_batch_size=plan["batch_size"], seed=plan["seed"], data_seed=plan["seed"],
+        report_to=["tensorboard"] if plan.get("tensorboard") else "none",
+        activation_checkpointing=False,  # small models on CPU: recomputation costs more than it saves
+        use_cpu=not _cuda(), bf16=_cuda(), dataloader_num_workers=0, disable_tqdm=True,
+        max_grad_norm=plan["max_grad_norm"],
+    )
+
+
+def sft_config(plan: dict[str, Any], out: Path, has_eval: bool) -> Any:
+    """SFT on prompt/completion pairs: the loss covers the assistant's answer only."""
+    from trl import SFTConfig
+
+    return SFTConfig(**_common(plan, out, has_eval, "sft_max_steps"), max_length=plan["max_length"],
+                     completion_only_loss=True, packing=False)
+
+
+def dpo_config(plan: dict[str, Any], out: Path, has_eval: bool) -> Any:
+    """DPO with the plan's beta, continuing the SFT adapter."""
+    from trl import DPOConfig
+
+    return DPOConfig(**_common(plan, out, has_eval, "dpo_max_steps"), beta=plan["dpo_beta"],
+                     max_length=plan["max_length"])
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+# --- data ---------------------------------------------------------------------------------------------------------
+
+def _load(dataset: str, config_name: str) -> Any:
+    """A DatasetDict exported by ForkLift (save_to_disk, jsonl or parquet), or a Hub id with that config."""
+    from datasets import load_dataset, load_from_disk
+
+    folder = Path(dataset) / config_name
+    if (folder / "dataset_dict.json").is_file():
+        return load_from_disk(str(folder))
+    for extension, builder in (("jsonl", "json"), ("parquet", "parquet")):
+        files = {p.stem: str(p) for p in folder.glob(f"*.{extension}")}
+        if files:
+            return load_dataset(builder, data_files=files)
+    if not Path(dataset).exists():
+        return load_dataset(dataset, config_name)
+    raise FileNotFoundError(f"no {config_name} data in {dataset}")
+
+
+def sft_rows(dataset: Any) -> Any:
+    """messages -> conversational prompt/completion (the last assistant turn is the completion)."""
+    return dataset.map(lambda row: {"prompt": row["messages"][:-1], "completion": row["messages"][-1:]},
+                       remove_columns=dataset.column_names)
+
+
+def drop_truncated(dataset: Any, tokenizer: Any, max_length: int, fields: tuple[str, ...]) -> tuple[Any, int]:
+    """Rows whose full conversation would not fit: truncating them would cut the answer away (a silent 0 loss)."""
+    def fits(row: dict[str, Any]) -> bool:
+        messages = [m for field in fields for m in row[field]]
+        return len(tokenizer.apply_chat_template(messages, tokenize=True)) <= max_length
+
+    kept = dataset.filter(fits)
+    return kept, len(dataset) - len(kept)
+
+
+# --- progress, divergence and cancellation -----------------------------------------------------------------------
+
+class RunState:
+    """What the callbacks and the signal handler share."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.stop_requested = False
+        self.diverged = False
+        self.stage = ""
+        self.started = time.time()
+
+
+def progress_callback(state_box: RunState) -> Any:
+    """A TrainerCallback appending progress.jsonl, stopping on a non-finite loss and on SIGTERM."""
+    from transformers import TrainerCallback
+
+    class Progress(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):  # type: ignore[no-untyped-def]
+            logs = dict(logs or {})
+            elapsed = time.time() - state_box.started
+            done = state.global_step / max(state.max_steps, 1)
+            record = {"stage": state_box.stage, "step": state.global_step, "max_steps": state.max_steps,
+                      "epoch": state.epoch, "time": round(elapsed, 2),
+                      "eta_s": round(elapsed / done - elapsed, 1) if done > 0 else None, **logs}
+            with open(state_box.run_dir / "progress.jsonl", "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+            for key in ("loss", "grad_norm"):
+                value = logs.get(key)
+                if isinstance(value, (int, float)) and not math.isfinite(value):
+                    state_box.diverged = True
+                    control.should_training_stop = True
+
+        def on_step_end(self, args, state, control, **kwargs):  # type: ignore[no-untyped-def]
+            if state_box.stop_requested:
+                control.should_save = True  # a checkpoint first, so a rerun resumes from here
+                control.should_training_stop = True
+
+    return Progress()
+
+
+def last_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint-N folder under a stage folder."""
+    found = sorted(folder.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])) if folder.is_dir() else []
+    return str(found[-1]) if found else None
+
+
+# --- the run ------------------------------------------------------------------------------------------------------
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out = {"python": platform.python_version()}
+    for name in ("torch", "transformers", "trl", "peft", "datasets"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = ""
+    return out
+
+
+def _write_manifest(run_dir: Path, data: dict[str, Any]) -> None:
+    path = run_dir / "manifest.json"
+    current = json.loads(path.read_text()) if path.is_file() else {}
+    current.update(data)
+    temp = path.with_suffix(".tmp")
+    temp.write_text(json.dumps(current, indent=2, default=str))
+    os.replace(temp, path)
+
+
+def _train_stage(name: str, trainer: Any, state_box: RunState, out: Path) -> None:
+    state_box.stage = name
+    trainer.train(resume_from_checkpoint=last_checkpoint(out))
+
+
+def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
+    """Run the plan's stages into run_dir and return the final status."""
+    import torch
+    import yaml
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from trl import DPOTrainer, SFTTrainer
+
+    plan = yaml.safe_load(plan_path.read_text())
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state_box = RunState(run_dir)
+    signal.signal(signal.SIGTERM, lambda *_: setattr(state_box, "stop_requested", True))
+    _write_manifest(run_dir, {"status": STATUS_RUNNING, "pid": os.getpid(), "plan": plan, "dataset": dataset,
+                              "base_model": plan["base_model_path"], "seed": plan["seed"], "versions": _versions(),
+                              "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    set_seed(plan["seed"])
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    tokenizer = AutoTokenizer.from_pretrained(plan["base_model_path"])
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    quant = quantization_config(plan, _cuda())
+    load = lambda: AutoModelForCausalLM.from_pretrained(  # noqa: E731 - used twice below
+        plan["base_model_path"], dtype=torch.bfloat16 if _cuda() else torch.float32, quantization_config=quant)
+    figures: dict[str, Any] = {}
+    sft_adapter = run_dir / "sft" / "adapter"
+    methods = plan["method"].split("+")
+    if "sft" in methods and not (sft_adapter / "adapter_config.json").is_file():
+        data = _load(dataset, "sft")
+        train, dropped = drop_truncated(sft_rows(data["train"]), tokenizer, plan["max_length"], ("prompt", "completion"))
+        evaluation = sft_rows(data["validation"]) if "validation" in data else None
+        figures["sft_dropped_too_long"] = dropped
+        trainer = SFTTrainer(model=load(), args=sft_config(plan, run_dir / "sft", evaluation is not None),
+                             train_dataset=train, eval_dataset=evaluation, processing_class=tokenizer,
+                             peft_config=lora_config(plan), callbacks=[progress_callback(state_box)])
+        _train_stage("sft", trainer, state_box, run_dir / "sft")
+        figures["sft_final_loss"] = next((r["loss"] for r in reversed(trainer.state.log_history) if "loss" in r), None)
+        if state_box.diverged or state_box.stop_requested:
+            return _finish(run_dir, state_box, figures)
+        trainer.model.save_pretrained(sft_adapter)
+    if "dpo" in methods:
+        data = _load(dataset, "dpo")
+        keep = ["prompt", "chosen", "rejected"]
+        train, dropped = drop_truncated(data["train"].select_columns(keep), tokenizer, plan["max_length"],
+                                        ("prompt", "chosen"))
+        evaluation = data["validation"].select_columns(keep) if "validation" in data else None
+        figures["dpo_dropped_too_long"] = dropped
+        base = load()
+        if (sft_adapter / "adapter_config.json").is_file():
+            # DPO continues the SFT adapter; the reference is the same model with the adapter switched off.
+            model, peft_config = PeftModel.from_pretrained(base, str(sft_adapter), is_trainable=True), None
+        else:
+            model, peft_config = base, lora_config(plan)
+        trainer = DPOTrainer(model=model, args=dpo_config(plan, run_dir / "dpo", evaluation is not None),
+                             train_dataset=train, eval_dataset=evaluation, processing_class=tokenizer,
+                             peft_config=peft_config, callbacks=[progress_callback(state_box)])
+        _train_stage("dpo", trainer, state_box, run_dir / "dpo")
+        figures["dpo_final_loss"] = next((r["loss"] for r in reversed(trainer.state.log_history) if "loss" in r), None)
+        if state_box.diverged or state_box.stop_requested:
+            return _finish(run_dir, state_box, figures)
+        trainer.model.save_pretrained(run_dir / "adapter")
+    elif (sft_adapter / "adapter_config.json").is_file():
+        import shutil
+
+        shutil.copytree(sft_adapter, run_dir / "adapter", dirs_exist_ok=True)
+    figures["adapter_sha256"] = _sha256(run_dir / "adapter")
+    return _finish(run_dir, state_box, figures)
+
+
+def _finish(run_dir: Path, state_box: RunState, figures: dict[str, Any]) -> str:
+    status = STATUS_DIVERGED if state_box.diverged else STATUS_CANCELLED if state_box.stop_requested else STATUS_DONE
+    _write_manifest(run_dir, {**figures, "status": status, "wall_seconds": round(time.time() - state_box.started, 1),
+                              "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                              "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    return status
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--plan", required=True, type=Path)
+    parser.add_argument("--dataset", required=True, help="an exported dataset folder, or a Hub dataset id")
+    parser.add_argument("--run-dir", required=True, type=Path)
+    args = parser.parse_args()
+    try:
+        status = run(args.plan, args.dataset, args.run_dir)
+    except Exception as exc:  # the manifest records why; the exit code says it failed
+        _write_manifest(args.run_dir, {"status": STATUS_FAILED, "error": f"{type(exc).__name__}: {exc}"})
+        raise
+    return 0 if status == STATUS_DONE else 3 if status == STATUS_DIVERGED else 4
+
+
+if __name__ == "__main__":
+    sys.exit(main())

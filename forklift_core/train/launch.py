@@ -1,0 +1,169 @@
+"""Launchers run the training job and report on it: start, poll, cancel, logs. LocalLauncher uses a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from forklift_core.config import TrainPlan
+from forklift_core.curate.export import DEFAULT_STATUSES, UNREVIEWED, export_dataset
+from forklift_core.errors import BadInputError, NotFoundError
+from forklift_core.models import resolve_lm
+from forklift_core.train.recipe import JOB_SCRIPT
+from forklift_core.workspace import ProjectPaths, Workspace, write_json_atomic
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """Where a run stands, read from its folder."""
+
+    run_id: str
+    status: str  # preparing | running | completed | cancelled | diverged | failed
+    run_dir: Path
+    manifest: dict[str, Any]
+    progress: list[dict[str, Any]]
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in ("preparing", "running")
+
+
+class Launcher(Protocol):
+    """One interface for every backend (local process, HF Jobs, a GPU Space, AutoTrain)."""
+
+    def start(self, plan: TrainPlan) -> str: ...
+    def poll(self, run_id: str) -> RunStatus: ...
+    def cancel(self, run_id: str) -> None: ...
+    def logs(self, run_id: str) -> str: ...
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:  # a finished child not yet reaped is a zombie: not alive for our purposes
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def read_progress(run_dir: Path) -> list[dict[str, Any]]:
+    """Every progress record the job appended so far."""
+    path = run_dir / "progress.jsonl"
+    if not path.is_file():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            continue  # a line being written right now
+    return records
+
+
+class LocalLauncher:
+    """Runs train/job.py in its own process group, so it outlives the browser and the app that started it."""
+
+    def __init__(self, workspace: Workspace, project: str) -> None:
+        self.workspace = workspace
+        self.paths: ProjectPaths = workspace.project(project)
+        self._children: dict[str, subprocess.Popen[bytes]] = {}  # reaped by poll(), so no zombie is left
+
+    def run_dir(self, run_id: str) -> Path:
+        folder = self.paths.runs_dir / run_id
+        if not folder.is_dir():
+            raise NotFoundError(f"no run {run_id!r} in project {self.paths.name!r}")
+        return folder
+
+    def prepare(self, plan: TrainPlan) -> str:
+        """A new run folder with its dataset exported from the curated pairs and plan.yaml."""
+        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        folder = self.paths.runs_dir / run_id
+        folder.mkdir(parents=True)
+        statuses = DEFAULT_STATUSES + (UNREVIEWED if plan.pairs == "accepted+pending" else ())
+        export_dataset(self.paths, folder / "dataset", "hf", statuses)
+        resolved = resolve_lm(plan.base_model, self.workspace.models_dir)
+        (folder / "plan.yaml").write_text(replace(plan, base_model_path=resolved.location).to_yaml())
+        write_json_atomic(folder / "manifest.json", {"status": "preparing", "run_id": run_id,
+                                                     "base_model_origin": resolved.origin})
+        return run_id
+
+    def start(self, plan: TrainPlan) -> str:
+        """Prepare a run and start the job; returns the run id at once."""
+        run_id = self.prepare(plan)
+        self.launch(run_id)
+        return run_id
+
+    def launch(self, run_id: str) -> None:
+        """Start (or restart, to resume from the last checkpoint) the job of a prepared run."""
+        folder = self.run_dir(run_id)
+        status = self.poll(run_id)
+        if status.status == "running":
+            raise BadInputError(f"run {run_id} is already running")
+        if status.status == "completed":
+            raise BadInputError(f"run {run_id} already completed")
+        # Marked running before the job starts, so a poll in between never reads the previous run's end state.
+        manifest = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").is_file() else {}
+        write_json_atomic(folder / "manifest.json", {**manifest, "status": "running"})
+        log = open(folder / "job.log", "ab")
+        proc = subprocess.Popen([sys.executable, str(JOB_SCRIPT), "--plan", str(folder / "plan.yaml"), "--dataset",
+                                 str(folder / "dataset"), "--run-dir", str(folder)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        write_json_atomic(folder / "launch.json", {"pid": proc.pid, "started_at": time.time()})
+        self._children[run_id] = proc
+
+    def poll(self, run_id: str) -> RunStatus:
+        """The run's status from its manifest; a 'running' job whose process is gone is reported as failed."""
+        folder = self.run_dir(run_id)
+        child = self._children.get(run_id)
+        if child is not None:
+            child.poll()
+        manifest = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").is_file() else {}
+        status = manifest.get("status", "preparing")
+        launch = folder / "launch.json"
+        if status in ("running", "preparing") and launch.is_file():
+            pid = json.loads(launch.read_text())["pid"]
+            if not _alive(pid) and status == "running":
+                status = "failed"
+        return RunStatus(run_id, status, folder, manifest, read_progress(folder))
+
+    def cancel(self, run_id: str) -> None:
+        """Ask the job to stop: it saves a checkpoint and exits; `launch` resumes it later."""
+        launch = self.run_dir(run_id) / "launch.json"
+        if not launch.is_file():
+            raise BadInputError(f"run {run_id} was never started")
+        pid = json.loads(launch.read_text())["pid"]
+        if _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+
+    def logs(self, run_id: str, tail: int = 200) -> str:
+        """The last lines the job printed."""
+        path = self.run_dir(run_id) / "job.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-tail:]) if path.is_file() else ""
+
+    def runs(self) -> list[RunStatus]:
+        """Every run of the project, newest first (also those started by an earlier app or CLI process)."""
+        if not self.paths.runs_dir.is_dir():
+            return []
+        return [self.poll(p.name) for p in sorted(self.paths.runs_dir.iterdir(), reverse=True) if p.is_dir()]
+
+    def wait(self, run_id: str, on_update: Any = None, interval: float = 1.0) -> RunStatus:
+        """Poll until the run finishes, calling on_update(status) each time."""
+        while True:
+            status = self.poll(run_id)
+            if on_update is not None:
+                on_update(status)
+            if status.finished:
+                return status
+            time.sleep(interval)

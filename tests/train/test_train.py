@@ -1,0 +1,104 @@
+"""Training in its own process: translators, a full SFT+DPO run, cancel and resume, divergence, re-attach."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from forklift_core.config import TrainPlan
+from forklift_core.generate.pipeline import generate
+from forklift_core.ingest.index import ingest
+from forklift_core.train.launch import LocalLauncher
+from forklift_core.train.recipe import job_module
+from tests.conftest import POLYGLOT
+
+
+@pytest.fixture
+def project(workspace):
+    ingest(str(POLYGLOT), "poly", workspace)
+    generate("poly", workspace)
+    return workspace
+
+
+def _plan(model: Path, **overrides) -> TrainPlan:
+    settings = dict(base_model=str(model), sft_max_steps=4, dpo_max_steps=2, batch_size=4, eval_steps=2,
+                    save_steps=2, max_length=192, pairs="accepted+pending")
+    return TrainPlan(**{**settings, **overrides})
+
+
+def test_translators() -> None:
+    job = job_module()
+    plan = TrainPlan(sft_max_steps=7, dpo_beta=0.2).to_dict()
+    lora = job.lora_config(plan)
+    assert (lora.r, lora.lora_alpha, lora.lora_dropout, lora.target_modules) == (16, 32, 0.05, "all-linear")
+    assert job.quantization_config(plan, cuda=False) is None
+    assert job.quantization_config({**plan, "quantization": "none"}, cuda=True) is None
+    sft = job.sft_config(plan, Path("/tmp/out/sft"), has_eval=True)
+    assert sft.completion_only_loss is True and sft.max_steps == 7 and sft.eval_strategy == "steps"
+    assert sft.max_length == 256 and sft.seed == 13
+    dpo = job.dpo_config(plan, Path("/tmp/out/dpo"), has_eval=False)
+    assert dpo.beta == 0.2 and dpo.eval_strategy == "no"
+
+
+def test_plan_round_trips_and_validates() -> None:
+    from forklift_core.errors import BadInputError
+
+    plan = TrainPlan(method="sft", lora_r=8, target_modules=("q_proj", "v_proj"))
+    assert TrainPlan.from_yaml(plan.to_yaml()) == plan
+    with pytest.raises(BadInputError):
+        TrainPlan(method="ppo")
+
+
+def test_full_sft_then_dpo_run(project, tiny_llama_dir) -> None:
+    launcher = LocalLauncher(project, "poly")
+    run_id = launcher.start(_plan(tiny_llama_dir))
+    status = launcher.wait(run_id, interval=0.5)
+    assert status.status == "completed", launcher.logs(run_id)
+    assert (status.run_dir / "adapter" / "adapter_model.safetensors").is_file()
+    assert (status.run_dir / "adapter" / "adapter_config.json").is_file()
+    stages = {(r["stage"], r["step"]) for r in status.progress if "loss" in r}
+    assert ("sft", 4) in stages and ("dpo", 2) in stages
+    assert any("eval_loss" in r for r in status.progress if r["stage"] == "sft")
+    assert any("rewards/accuracies" in r for r in status.progress if r["stage"] == "dpo")
+    manifest = status.manifest
+    assert manifest["adapter_sha256"] and manifest["seed"] == 13 and manifest["versions"]["trl"]
+    assert manifest["sft_dropped_too_long"] >= 0 and manifest["wall_seconds"] > 0
+
+
+def test_cancel_then_resume_reaches_the_planned_steps(project, tiny_llama_dir) -> None:
+    launcher = LocalLauncher(project, "poly")
+    run_id = launcher.start(_plan(tiny_llama_dir, method="sft", sft_max_steps=40, save_steps=4, eval_steps=100))
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        steps = [r["step"] for r in launcher.poll(run_id).progress if "loss" in r]
+        if steps and max(steps) >= 6:
+            break
+        time.sleep(0.2)
+    launcher.cancel(run_id)
+    stopped = launcher.wait(run_id, interval=0.5)
+    assert stopped.status == "cancelled", launcher.logs(run_id)
+    assert list((stopped.run_dir / "sft").glob("checkpoint-*"))
+    launcher.launch(run_id)  # resume from the last checkpoint
+    done = launcher.wait(run_id, interval=0.5)
+    assert done.status == "completed", launcher.logs(run_id)
+    steps = [r["step"] for r in done.progress if "loss" in r]
+    assert max(steps) == 40 and (done.run_dir / "adapter" / "adapter_config.json").is_file()
+
+
+def test_non_finite_loss_stops_with_diverged(project, tiny_llama_dir) -> None:
+    launcher = LocalLauncher(project, "poly")
+    run_id = launcher.start(_plan(tiny_llama_dir, method="sft", sft_max_steps=20, learning_rate=1e30,
+                                  max_grad_norm=1e30, eval_steps=100))
+    status = launcher.wait(run_id, interval=0.5)
+    assert status.status == "diverged", launcher.logs(run_id)
+    assert not (status.run_dir / "adapter").exists()
+
+
+def test_a_new_launcher_reattaches_to_earlier_runs(project, tiny_llama_dir) -> None:
+    first = LocalLauncher(project, "poly")
+    run_id = first.start(_plan(tiny_llama_dir, method="sft", sft_max_steps=2))
+    again = LocalLauncher(project, "poly")  # as after an app restart
+    assert [r.run_id for r in again.runs()] == [run_id]
+    assert again.wait(run_id, interval=0.5).status == "completed"
