@@ -138,6 +138,66 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_summary(status: Any) -> dict[str, Any]:
+    losses = {}
+    for record in status.progress:
+        for key in ("loss", "eval_loss", "rewards/accuracies"):
+            if key in record:
+                losses[f"{record['stage']}_{key.replace('/', '_')}"] = record[key]
+    return {"run_id": status.run_id, "status": status.status, "run_dir": str(status.run_dir),
+            "adapter": str(status.run_dir / "adapter") if (status.run_dir / "adapter").is_dir() else None,
+            "final": losses, "wall_seconds": status.manifest.get("wall_seconds")}
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from forklift_core.config import TrainPlan
+    from forklift_core.train.launch import LocalLauncher
+
+    plan = TrainPlan.from_yaml(open(args.plan).read()) if args.plan else TrainPlan()
+    overrides: dict[str, Any] = {}
+    if args.base_model:
+        overrides["base_model"] = args.base_model
+    if args.method:
+        overrides["method"] = args.method
+    if args.max_steps is not None:
+        overrides.update(sft_max_steps=args.max_steps, dpo_max_steps=args.max_steps)
+    if args.include_unreviewed:
+        overrides["pairs"] = "accepted+pending"
+    plan = TrainPlan.from_dict({**plan.to_dict(), **overrides})
+    launcher = LocalLauncher(Workspace.default(args.workspace), args.project)
+    run_id = launcher.start(plan)
+    progress, close = _progress_bar(not args.quiet and sys.stderr.isatty() or args.progress)
+
+    def update(status: Any) -> None:
+        steps = [r for r in status.progress if "loss" in r]
+        if steps:
+            last = steps[-1]
+            stage_share = 0.5 if plan.method == "sft+dpo" else 1.0
+            done = last["step"] / max(last["max_steps"], 1) * stage_share + (0.5 if last["stage"] == "dpo"
+                                                                            and stage_share == 0.5 else 0)
+            progress.report(done, f"{last['stage']} step {last['step']}/{last['max_steps']} loss {last['loss']:.3f}")
+
+    try:
+        status = launcher.wait(run_id, update)
+    except KeyboardInterrupt:
+        launcher.cancel(run_id)  # the job saves a checkpoint; `forklift train --resume` is the next step
+        status = launcher.wait(run_id)
+    finally:
+        close()
+    summary = _run_summary(status)
+    _emit(summary, args.json, lambda s: f"run {s['run_id']}: {s['status']}; adapter: {s['adapter']}; final: {s['final']}")
+    return 0 if status.status == "completed" else 1
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from forklift_core.train.launch import LocalLauncher
+
+    runs = [_run_summary(r) for r in LocalLauncher(Workspace.default(args.workspace), args.project).runs()]
+    _emit(runs, args.json, lambda rs: "\n".join(f"{r['run_id']}  {r['status']:<10} {r['final']}" for r in rs)
+          or "no runs yet")
+    return 0
+
+
 def _cmd_projects(args: argparse.Namespace) -> int:
     names = Workspace.default(args.workspace).projects()
     _emit(names, args.json, lambda ns: "\n".join(ns) or "no projects yet")
@@ -194,6 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default="hf", choices=["hf", "jsonl", "parquet", "alpaca"])
     export.add_argument("--status", default="accepted", help="comma list of pair statuses to export")
     export.add_argument("--include-unreviewed", action="store_true", help="also export pending (unreviewed) pairs")
+
+    train = add("train", _cmd_train, "Train a LoRA adapter on the curated pairs (SFT, then DPO) in its own process.")
+    train.add_argument("--project", required=True)
+    train.add_argument("--plan", help="a TrainPlan YAML file")
+    train.add_argument("--base-model", help="Hub id, local folder or 'smollm2' (the embedded default)")
+    train.add_argument("--method", choices=["sft", "dpo", "sft+dpo"])
+    train.add_argument("--max-steps", type=int, help="steps per stage")
+    train.add_argument("--include-unreviewed", action="store_true", help="train on pending pairs too")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
+
+    runs = add("runs", _cmd_runs, "List a project's training runs with status and figures.")
+    runs.add_argument("--project", required=True)
 
     add("projects", _cmd_projects, "List ingested projects.")
     return parser

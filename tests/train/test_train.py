@@ -102,3 +102,32 @@ def test_a_new_launcher_reattaches_to_earlier_runs(project, tiny_llama_dir) -> N
     again = LocalLauncher(project, "poly")  # as after an app restart
     assert [r.run_id for r in again.runs()] == [run_id]
     assert again.wait(run_id, interval=0.5).status == "completed"
+
+
+def test_cli_train_and_runs(project, tiny_llama_dir) -> None:
+    import json
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "forklift_core", "train", "--project", "poly", "--base-model", str(tiny_llama_dir),
+               "--method", "sft", "--max-steps", "2", "--include-unreviewed", "--json", "--workspace", str(project.root)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "completed" and Path(summary["adapter"], "adapter_config.json").is_file()
+    assert "sft_loss" in summary["final"]
+    listed = subprocess.run([sys.executable, "-m", "forklift_core", "runs", "--project", "poly", "--json",
+                             "--workspace", str(project.root)], capture_output=True, text=True, timeout=120)
+    assert [r["run_id"] for r in json.loads(listed.stdout)] == [summary["run_id"]]
+
+
+@pytest.mark.slow
+def test_a_few_real_steps_on_smollm2(project, smollm2_dir, models_dir, monkeypatch) -> None:
+    launcher = LocalLauncher(project, "poly")
+    run_id = launcher.start(_plan(smollm2_dir, method="sft+dpo", sft_max_steps=2, dpo_max_steps=1, batch_size=2,
+                                  eval_steps=100))
+    status = launcher.wait(run_id, interval=1.0)
+    assert status.status == "completed", launcher.logs(run_id)
+    losses = [r["loss"] for r in status.progress if r["stage"] == "sft" and "loss" in r]
+    assert losses and all(0 < loss < 20 for loss in losses)
+    assert (status.run_dir / "adapter" / "adapter_model.safetensors").is_file()
