@@ -30,7 +30,7 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
         with gr.Tab("Curate", id="curate"):
             build_curate_tab(settings, demo)
         with gr.Tab("Train", id="train"):
-            build_train_tab()
+            build_train_tab(settings, demo)
         with gr.Tab("Compare", id="compare"):
             build_compare_tab()
         with gr.Tab("Hub", id="hub"):

@@ -1,9 +1,144 @@
-"""Train tab (planned): LoRA/QLoRA SFT then DPO with live loss curves."""
+"""Train tab: a plan with defaults and its CLI command, start / cancel / resume, live loss curves, the runs."""
 
-from forklift_core.ui.common import coming_soon
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from forklift_core.config import TrainPlan
+from forklift_core.errors import NotFoundError
+from forklift_core.models import resolve_lm
+from forklift_core.train.estimate import estimate, parameter_count
+from forklift_core.train.launch import LocalLauncher, RunStatus
+from forklift_core.train.recipe import cli_command
+from forklift_core.ui.common import AppSettings, user_errors
+
+CURVES = ("loss", "eval_loss", "rewards/accuracies")
 
 
-def build_train_tab() -> None:
-    """Describe the training stage until it is built."""
-    coming_soon("Train", "A training plan with sensible defaults and its equivalent CLI command; SFT then DPO in "
-                "its own process, with live training and validation loss, tokens/s, ETA, cancel and resume.")
+def curves_frame(status: RunStatus | None) -> pd.DataFrame:
+    """Training and validation loss (and DPO reward accuracy) per step, one series per stage and metric."""
+    rows = []
+    for record in status.progress if status else []:
+        for metric in CURVES:
+            if metric in record and record[metric] is not None:
+                rows.append({"step": record["step"], "value": record[metric], "series": f"{record['stage']} {metric}"})
+    frame = pd.DataFrame(rows, columns=["step", "value", "series"])
+    # Explicit numeric types: an empty or mixed frame would otherwise plot values as categories.
+    return frame.astype({"step": "int64", "value": "float64", "series": object})
+
+
+def status_markdown(status: RunStatus | None) -> str:
+    """Status, last step, tokens/s and ETA of a run."""
+    if status is None:
+        return "_No run selected._"
+    steps = [r for r in status.progress if "loss" in r]
+    last = steps[-1] if steps else {}
+    eta = f" · ETA {last['eta_s']:.0f} s" if last.get("eta_s") else ""
+    rate = f" · {last['num_tokens'] / max(last['time'], 1e-6):.0f} tokens/s" if last.get("num_tokens") else ""
+    where = f" · {last['stage']} step {last['step']}/{last['max_steps']}" if last else ""
+    error = f"\n\n⚠️ {status.manifest['error']}" if status.manifest.get("error") else ""
+    return f"**{status.run_id}** — {status.status}{where}{rate}{eta}{error}"
+
+
+def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
+    """Plan fields, the equivalent command, a hint about time, run controls and live curves."""
+    defaults = TrainPlan()
+    with gr.Row():
+        project = gr.Dropdown(label="Project", choices=settings.workspace.projects(), elem_id="train-project")
+        base_model = gr.Textbox(label="Base model", value=defaults.base_model, elem_id="train-base-model")
+        method = gr.Radio(label="Method", choices=["sft", "dpo", "sft+dpo"], value=defaults.method)
+    with gr.Row():
+        max_steps = gr.Number(label="Max steps per stage (-1: one epoch)", value=60, precision=0,
+                              elem_id="train-max-steps")
+        learning_rate = gr.Number(label="Learning rate", value=defaults.learning_rate)
+        batch_size = gr.Number(label="Batch size", value=defaults.batch_size, precision=0)
+        lora_r = gr.Number(label="LoRA r", value=defaults.lora_r, precision=0)
+        unreviewed = gr.Checkbox(label="Train on unreviewed (pending) pairs too", value=True)
+    command = gr.Markdown(elem_id="train-command")
+    with gr.Row():
+        start = gr.Button("Start training", variant="primary", elem_id="train-start")
+        cancel = gr.Button("Cancel", variant="stop", elem_id="train-cancel")
+        resume = gr.Button("Resume", elem_id="train-resume")
+    with gr.Row():
+        run = gr.Dropdown(label="Run", choices=[], elem_id="train-run", scale=2)
+        status = gr.Markdown(elem_id="train-status")
+    plot = gr.LinePlot(x="step", y="value", color="series", title="Loss (training and validation)",
+                       elem_id="train-plot")
+    manifest = gr.JSON(label="Run manifest")
+    timer = gr.Timer(2.0)
+
+    def plan_from(base: str, method_v: str, steps: float, lr: float, batch: float, r: float, pending: bool) -> TrainPlan:
+        return TrainPlan(base_model=base or defaults.base_model, method=method_v, sft_max_steps=int(steps),
+                         dpo_max_steps=int(steps), learning_rate=float(lr), batch_size=int(batch), lora_r=int(r),
+                         lora_alpha=2 * int(r), pairs="accepted+pending" if pending else "accepted")
+
+    plan_inputs = [base_model, method, max_steps, learning_rate, batch_size, lora_r, unreviewed]
+
+    def describe(project_name: str | None, *values: Any) -> str:
+        try:
+            plan = plan_from(*values)
+        except Exception as exc:  # an invalid field is shown, not raised, while typing
+            return f"⚠️ {exc}"
+        location = resolve_lm(plan.base_model, settings.workspace.models_dir).location \
+            if plan.base_model == defaults.base_model else plan.base_model
+        steps = max(plan.sft_max_steps, 1) * (2 if plan.method == "sft+dpo" else 1)
+        guess = estimate(parameter_count(location), steps, plan.batch_size, plan.max_length // 2)
+        flag = " --include-unreviewed" if plan.pairs == "accepted+pending" else ""
+        return f"`{cli_command(project_name or 'PROJECT', plan)}{flag}` · {guess.hint()}"
+
+    def launcher(project_name: str | None) -> LocalLauncher:
+        if not project_name:
+            raise gr.Error("choose a project first")
+        return LocalLauncher(settings.workspace, project_name)
+
+    def view(project_name: str | None, run_id: str | None) -> tuple[str, pd.DataFrame, Any]:
+        if not project_name or not run_id:
+            return status_markdown(None), curves_frame(None), {}
+        try:
+            current = launcher(project_name).poll(run_id)
+        except NotFoundError:
+            return status_markdown(None), curves_frame(None), {}
+        return status_markdown(current), curves_frame(current), current.manifest
+
+    def run_choices(project_name: str | None, select: str | None = None) -> Any:
+        runs = [r.run_id for r in launcher(project_name).runs()] if project_name else []
+        return gr.update(choices=runs, value=select or (runs[0] if runs else None))
+
+    @user_errors
+    def do_start(project_name: str | None, *values: Any) -> Any:
+        run_id = launcher(project_name).start(plan_from(*values))
+        return run_choices(project_name, run_id)
+
+    @user_errors
+    def do_cancel(project_name: str | None, run_id: str | None) -> str:
+        if run_id:
+            launcher(project_name).cancel(run_id)
+        return "Cancelling: the job saves a checkpoint, then stops. Resume continues from it."
+
+    @user_errors
+    def do_resume(project_name: str | None, run_id: str | None) -> str:
+        if not run_id:
+            raise gr.Error("choose a run to resume")
+        launcher(project_name).launch(run_id)
+        return "Resumed from the last checkpoint."
+
+    for control in (project, *plan_inputs):
+        control.change(describe, [project, *plan_inputs], command)
+    project.change(run_choices, project, run)
+    start.click(do_start, [project, *plan_inputs], run)
+    cancel.click(do_cancel, [project, run], status)
+    resume.click(do_resume, [project, run], status)
+    run.change(view, [project, run], [status, plot, manifest])
+    timer.tick(view, [project, run], [status, plot, manifest])
+
+    def on_load() -> tuple[Any, Any, str]:
+        projects = settings.workspace.projects()
+        chosen = projects[0] if projects else None
+        return gr.update(choices=projects, value=chosen), run_choices(chosen), describe(chosen, *[
+            defaults.base_model, defaults.method, 60, defaults.learning_rate, defaults.batch_size, defaults.lora_r,
+            True])
+
+    demo.load(on_load, None, [project, run, command])
