@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,13 +23,23 @@ def generated(app_url: str, app_workspace: Path) -> Path:
     return app_workspace
 
 
-def open_curate(page: Page, search: str) -> None:
+def _matching(workspace: Path, search: str) -> int:
+    """How many pairs the text filter should show (the same LIKE match the store runs)."""
+    store = CurationStore(workspace / "forklift-example" / "curation.sqlite")
+    return sum(search.lower() in (p["question"] + p["answer"] + p["rejected"]).lower() for p in store.pairs())
+
+
+def open_curate(page: Page, search: str, workspace: Path) -> None:
     page.reload()
     page.get_by_role("tab", name="Curate").click()
     expect(page.locator("#curate-project input")).to_have_value("forklift-example", timeout=30_000)
+    # Let the tab's own first load finish, so its page cannot replace the filtered one under the click.
+    expect(page.locator("#curate-counts")).to_contain_text("Reviewed", timeout=30_000)
     box = page.locator("#curate-search textarea, #curate-search input").first
     box.fill(search)
     box.press("Enter")
+    total = _matching(workspace, search)
+    expect(page.get_by_text(re.compile(rf"page 1 of \d+ · {total} pairs"))).to_be_visible(timeout=15_000)
     expect(page.locator("#curate-table")).to_contain_text(search, timeout=15_000)
 
 
@@ -43,14 +54,14 @@ def answer_box(page: Page):
 
 def test_edit_accept_survives_reload_and_restart(browser, generated: Path, page: Page) -> None:
     question = f"Where is `{TARGET}` defined?"
-    open_curate(page, question)
+    open_curate(page, question, generated)
     select_question(page, question)
     expect(page.locator("#curate-evidence")).to_contain_text("forklift_core/example.py")
     answer_box(page).fill("Edited in the browser: see forklift_core/example.py.")
     page.locator("#curate-accept").click()
     expect(page.locator("#curate-message")).to_contain_text("accepted", timeout=15_000)
     page.screenshot(path=str(SCREENSHOTS / "curate-tab.png"), full_page=True)
-    open_curate(page, question)
+    open_curate(page, question, generated)
     select_question(page, question)
     expect(answer_box(page)).to_have_value("Edited in the browser: see forklift_core/example.py.")
     expect(page.locator("#curate-detail")).to_contain_text("accepted")
@@ -60,7 +71,7 @@ def test_edit_accept_survives_reload_and_restart(browser, generated: Path, page:
     try:
         other = browser.new_page()
         other.goto(f"http://127.0.0.1:{port}/")
-        open_curate(other, question)
+        open_curate(other, question, generated)
         select_question(other, question)
         expect(answer_box(other)).to_have_value("Edited in the browser: see forklift_core/example.py.")
         other.close()
@@ -74,7 +85,7 @@ def test_second_save_of_the_same_pair_gets_a_conflict(browser, generated: Path, 
     first, second = browser.new_page(), browser.new_page()
     for tab in (first, second):
         tab.goto(app_url)
-        open_curate(tab, question)
+        open_curate(tab, question, generated)
         select_question(tab, question)
     answer_box(first).fill("First reviewer's answer.")
     first.locator("#curate-save").click()
@@ -92,7 +103,7 @@ def test_second_save_of_the_same_pair_gets_a_conflict(browser, generated: Path, 
 
 def test_keyboard_shortcut_rejects(generated: Path, page: Page) -> None:
     question = f"What does `{TARGET}` do?"
-    open_curate(page, question)
+    open_curate(page, question, generated)
     select_question(page, question)
     page.locator("#curate-detail").click()  # focus outside the text boxes
     page.keyboard.press("r")
@@ -100,7 +111,7 @@ def test_keyboard_shortcut_rejects(generated: Path, page: Page) -> None:
 
 
 def test_bulk_accept_changes_the_counts(generated: Path, page: Page) -> None:
-    open_curate(page, "run_ctags")
+    open_curate(page, "run_ctags", generated)
     expect(page.locator("#curate-counts")).to_contain_text("Reviewed 0 /")
     page.get_by_text("Bulk actions on the current filter").click()
     page.locator("#curate-bulk-preview").click()

@@ -157,8 +157,14 @@ class CurateActions:
     @user_errors
     def select_row(self, project: str, frame: pd.DataFrame, evt: gr.SelectData) -> list[Any]:
         """Open the clicked row in the editor."""
-        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return self.show_pair(project, review.get_pair(self.store(project), str(frame.iloc[row]["id"])))
+        # The clicked row's own values name the pair, even if the table was refreshed in between.
+        clicked = getattr(evt, "row_value", None)
+        if clicked:
+            pair_id = str(clicked[TABLE_COLUMNS.index("id")])
+        else:
+            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            pair_id = str(frame.iloc[row]["id"])
+        return self.show_pair(project, review.get_pair(self.store(project), pair_id))
 
     def _save(self, project: str, pair_id: str, base: int, changes: dict[str, Any], user: str, done: str) -> list[Any]:
         if not pair_id:
