@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from forklift_core.errors import ForkliftError
@@ -12,9 +13,15 @@ from forklift_core.progress import Progress
 from forklift_core.workspace import Workspace
 
 
-def _progress_bar(enabled: bool) -> tuple[Progress, Callable[[], None]]:
-    """A tqdm bar on stderr driven by stage progress (fractions mapped onto 0..100)."""
-    if not enabled:
+def _add_progress_flags(command: argparse.ArgumentParser) -> None:
+    """--quiet and --progress, shared by every long-running stage."""
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+    command.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
+
+
+def _progress_bar(args: argparse.Namespace) -> tuple[Progress, Callable[[], None]]:
+    """A tqdm bar on stderr driven by stage progress (fractions mapped onto 0..100), unless --quiet or piped."""
+    if not (not args.quiet and sys.stderr.isatty() or args.progress):
         return Progress(), lambda: None
     from tqdm import tqdm
 
@@ -37,7 +44,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from forklift_core.ingest.index import ingest
 
     config = IngestConfig(extractor=args.extractor, shards=args.shards, references=not args.no_references)
-    progress, close = _progress_bar(not args.quiet and sys.stderr.isatty() or args.progress)
+    progress, close = _progress_bar(args)
     try:
         summary = ingest(args.source, args.project, Workspace.default(args.workspace), config, progress)
     finally:
@@ -103,11 +110,11 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         overrides.update(seed=args.seed)
     if args.holdout_by:
         overrides.update(holdout_by=args.holdout_by)
-    config = GenerateConfig.from_yaml(open(args.config).read()) if args.config else GenerateConfig()
+    config = GenerateConfig.from_yaml(Path(args.config).read_text()) if args.config else GenerateConfig()
     config = GenerateConfig.from_dict({**config.to_dict(), **overrides})
     # The teacher key comes from the environment (HF_TOKEN or OPENAI_API_KEY), never from a flag or the workspace.
     key = os.environ.get("FORKLIFT_TEACHER_KEY") or os.environ.get("OPENAI_API_KEY") or os.environ.get("HF_TOKEN")
-    progress, close = _progress_bar(not args.quiet and sys.stderr.isatty() or args.progress)
+    progress, close = _progress_bar(args)
     try:
         summary = generate(args.project, Workspace.default(args.workspace), config, progress, key)
     finally:
@@ -125,8 +132,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from forklift_core.curate.export import export_dataset
 
     statuses = tuple(s.strip() for s in args.status.split(",") if s.strip())
@@ -153,7 +158,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from forklift_core.config import TrainPlan
     from forklift_core.train.launch import LocalLauncher
 
-    plan = TrainPlan.from_yaml(open(args.plan).read()) if args.plan else TrainPlan()
+    plan = TrainPlan.from_yaml(Path(args.plan).read_text()) if args.plan else TrainPlan()
     overrides: dict[str, Any] = {}
     if args.base_model:
         overrides["base_model"] = args.base_model
@@ -166,7 +171,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     plan = TrainPlan.from_dict({**plan.to_dict(), **overrides})
     launcher = LocalLauncher(Workspace.default(args.workspace), args.project)
     run_id = launcher.start(plan)
-    progress, close = _progress_bar(not args.quiet and sys.stderr.isatty() or args.progress)
+    progress, close = _progress_bar(args)
 
     def update(status: Any) -> None:
         steps = [r for r in status.progress if "loss" in r]
@@ -222,8 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--extractor", default="auto", choices=["auto", "ctags", "tree-sitter"])
     ingest.add_argument("--shards", type=int, default=0, help="parallel shards (0: one per core)")
     ingest.add_argument("--no-references", action="store_true", help="skip who-calls-what edges")
-    ingest.add_argument("--quiet", action="store_true", help="no progress bar")
-    ingest.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
+    _add_progress_flags(ingest)
 
     symbols = add("symbols", _cmd_symbols, "List symbols of an ingested project.")
     symbols.add_argument("--project", required=True)
@@ -245,8 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--teacher-model", help="teacher model name (or Hub id for Inference Providers)")
     gen.add_argument("--seed", type=int)
     gen.add_argument("--holdout-by", choices=["file", "directory", "row"])
-    gen.add_argument("--quiet", action="store_true", help="no progress bar")
-    gen.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
+    _add_progress_flags(gen)
 
     export = add("export", _cmd_export, "Export the curated pairs as a dataset in TRL's formats, with a card.")
     export.add_argument("--project", required=True)
@@ -262,8 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--method", choices=["sft", "dpo", "sft+dpo"])
     train.add_argument("--max-steps", type=int, help="steps per stage")
     train.add_argument("--include-unreviewed", action="store_true", help="train on pending pairs too")
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
+    _add_progress_flags(train)
 
     runs = add("runs", _cmd_runs, "List a project's training runs with status and figures.")
     runs.add_argument("--project", required=True)

@@ -52,6 +52,12 @@ class StageConfig:
             raise BadInputError(f"{cls.__name__}: expected a mapping of options")
         return cls.from_dict(data)
 
+    def require_at_least(self, minimum: int, *names: str) -> None:
+        """Refuse any of the named fields below `minimum` (one check for every stage's counts and sizes)."""
+        for name in names:
+            if getattr(self, name) < minimum:
+                raise BadInputError(f"{name} must be at least {minimum}")
+
     @classmethod
     def help_for(cls, name: str) -> str:
         """The help text of one field."""
@@ -103,11 +109,9 @@ class IngestConfig(StageConfig):
         self.skip_dirs = tuple(self.skip_dirs)
         if self.extractor not in ("auto", "ctags", "tree-sitter"):
             raise BadInputError(f"extractor must be auto, ctags or tree-sitter, not {self.extractor!r}")
-        for name in ("clone_timeout_s", "clone_max_mb", "archive_max_mb", "archive_max_members",
-                     "archive_max_ratio", "max_file_kb", "minified_avg_line", "ctags_timeout_s",
-                     "ctags_memory_mb", "snippet_max_lines", "snippet_max_chars", "doc_max_chars"):
-            if getattr(self, name) <= 0:
-                raise BadInputError(f"{name} must be positive")
+        self.require_at_least(1, "clone_timeout_s", "clone_max_mb", "archive_max_mb", "archive_max_members",
+                              "archive_max_ratio", "max_file_kb", "minified_avg_line", "ctags_timeout_s",
+                              "ctags_memory_mb", "snippet_max_lines", "snippet_max_chars", "doc_max_chars")
         if self.shards < 0:
             raise BadInputError("shards must be 0 (one per core) or more")
 
@@ -182,10 +186,8 @@ class GenerateConfig(StageConfig):
                 raise BadInputError(f"{name} must be in [0, 1)")
         if self.test_fraction + self.validation_fraction >= 1.0:
             raise BadInputError("test_fraction + validation_fraction must leave room for train")
-        for name in ("phrasings_per_fact", "max_facts_per_family", "max_facts_per_file", "max_facts_per_directory",
-                     "max_list_items", "onpolicy_batch_size", "teacher_concurrency"):
-            if getattr(self, name) < 1:
-                raise BadInputError(f"{name} must be at least 1")
+        self.require_at_least(1, "phrasings_per_fact", "max_facts_per_family", "max_facts_per_file",
+                              "max_facts_per_directory", "max_list_items", "onpolicy_batch_size", "teacher_concurrency")
         if self.teacher_url and not self.teacher_url.startswith(("http://", "https://")):
             raise BadInputError("teacher_url must be an http(s) URL")
 
@@ -226,9 +228,7 @@ class TrainPlan(StageConfig):
             raise BadInputError("quantization must be auto, 4bit or none")
         if self.pairs not in ("accepted", "accepted+pending"):
             raise BadInputError("pairs must be accepted or accepted+pending")
-        for name in ("lora_r", "lora_alpha", "batch_size", "gradient_accumulation", "max_length", "eval_steps",
-                     "save_steps"):
-            if getattr(self, name) < 1:
-                raise BadInputError(f"{name} must be at least 1")
+        self.require_at_least(1, "lora_r", "lora_alpha", "batch_size", "gradient_accumulation", "max_length",
+                              "eval_steps", "save_steps")
         if not 0 <= self.lora_dropout < 1 or self.learning_rate <= 0 or self.dpo_beta <= 0:
             raise BadInputError("lora_dropout must be in [0, 1); learning_rate and dpo_beta positive")

@@ -40,9 +40,10 @@ def dpo_row(pair: dict[str, Any]) -> dict[str, Any]:
             "negative_kind": pair["negative_kind"], "test_kind": pair["test_kind"]}
 
 
-def alpaca_row(pair: dict[str, Any]) -> dict[str, Any]:
-    """Alpaca-style instruction/input/output (SFT only)."""
-    return {"instruction": pair["question"], "input": "", "output": pair["answer"]}
+def alpaca_row(sft: dict[str, Any]) -> dict[str, Any]:
+    """Alpaca-style instruction/input/output, from an SFT row."""
+    user, assistant = sft["messages"]
+    return {"instruction": user["content"], "input": "", "output": assistant["content"]}
 
 
 def dataset_hash(rows: dict[str, dict[str, list[dict[str, Any]]]]) -> str:
@@ -80,9 +81,7 @@ def _write(rows: dict[str, dict[str, list[dict[str, Any]]]], out: Path, fmt: str
             folder.mkdir(parents=True, exist_ok=True)
             for split, items in splits.items():
                 target = folder / f"{split}.json"
-                target.write_text(json.dumps([alpaca_row({"question": r["messages"][0]["content"],
-                                                          "answer": r["messages"][1]["content"]}) for r in items],
-                                             indent=1, ensure_ascii=False))
+                target.write_text(json.dumps([alpaca_row(r) for r in items], indent=1, ensure_ascii=False))
                 files.setdefault("alpaca", {})[split] = f"alpaca/{split}.json"
             continue
         dataset = DatasetDict({split: Dataset.from_list(items) for split, items in splits.items()})

@@ -99,11 +99,10 @@ class CurationStore:
         return db
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in WAL mode inside one transaction: committed on success, rolled back on error."""
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
         db = self._open()
         try:
-            db.execute("BEGIN IMMEDIATE")
+            db.execute(begin)
             yield db
             db.execute("COMMIT")
         except BaseException:
@@ -112,16 +111,13 @@ class CurationStore:
         finally:
             db.close()
 
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def connect(self) -> Any:
+        """A write transaction (taken at once, so writers queue instead of failing): committed or rolled back."""
+        return self._transaction("BEGIN IMMEDIATE")
+
+    def read(self) -> Any:
         """A read-only snapshot (WAL readers never wait for writers)."""
-        db = self._open()
-        try:
-            db.execute("BEGIN")
-            yield db
-            db.execute("COMMIT")
-        finally:
-            db.close()
+        return self._transaction("BEGIN")
 
     def replace_generated(self, facts: Sequence[Fact], pairs: Sequence[QAPair | PreferencePair],
                           hits: Sequence[SecretHit], meta: dict[str, Any]) -> dict[str, int]:

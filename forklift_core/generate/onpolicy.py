@@ -7,7 +7,7 @@ from typing import Sequence
 
 from forklift_core.config import GenerateConfig
 from forklift_core.generate.answers import states_fact
-from forklift_core.generate.split import _unit
+from forklift_core.generate.split import stable_fraction
 from forklift_core.models import chat_generate, load_lm
 from forklift_core.progress import Progress
 from forklift_core.records import Fact, PreferencePair, QAPair, stable_id
@@ -16,7 +16,7 @@ from forklift_core.records import Fact, PreferencePair, QAPair, stable_id
 def choose_prompts(pairs: Sequence[QAPair], config: GenerateConfig) -> list[QAPair]:
     """A deterministic sample of training questions (one per fact, spread across families)."""
     per_fact: dict[str, QAPair] = {}
-    for pair in sorted(pairs, key=lambda p: _unit(config.seed, "onpolicy", p.id)):
+    for pair in sorted(pairs, key=lambda p: stable_fraction(config.seed, "onpolicy", p.id)):
         if pair.split == "train" and not pair.needs_review:
             per_fact.setdefault(pair.fact_id, pair)
     return list(per_fact.values())[: config.onpolicy_max_prompts]

@@ -10,7 +10,7 @@ from forklift_core.config import GenerateConfig
 from forklift_core.records import Fact
 
 
-def _unit(seed: int, *parts: object) -> float:
+def stable_fraction(seed: int, *parts: object) -> float:
     """A deterministic number in [0, 1) for the given parts."""
     digest = hashlib.sha256(":".join(str(p) for p in (seed, *parts)).encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
@@ -45,7 +45,7 @@ def group_of(fact: Fact, holdout_by: str) -> str:
 def plan_splits(facts: list[Fact], config: GenerateConfig, phrasing_counts: dict[str, int]) -> SplitPlan:
     """Assign every fact to a split by hashing its group with the seed (stable when facts are added)."""
     groups = sorted({group_of(f, config.holdout_by) for f in facts})
-    scores = {g: _unit(config.seed, "group", g) for g in groups}
+    scores = {g: stable_fraction(config.seed, "group", g) for g in groups}
     test_groups = {g for g in groups if scores[g] < config.test_fraction}
     validation_groups = {g for g in groups if config.test_fraction <= scores[g] < config.test_fraction
                          + config.validation_fraction}
@@ -62,6 +62,7 @@ def plan_splits(facts: list[Fact], config: GenerateConfig, phrasing_counts: dict
         split = "test" if group in test_groups else "validation" if group in validation_groups else "train"
         fact_split[fact.id] = split
         count = phrasing_counts.get(fact.id, 0)
-        if split == "train" and count >= 2 and _unit(config.seed, "phrasing", fact.id) < config.unseen_phrasing_fraction:
-            held_out[fact.id] = int(_unit(config.seed, "which", fact.id) * count)
+        moved = stable_fraction(config.seed, "phrasing", fact.id) < config.unseen_phrasing_fraction
+        if split == "train" and count >= 2 and moved:
+            held_out[fact.id] = int(stable_fraction(config.seed, "which", fact.id) * count)
     return SplitPlan(fact_split, held_out)

@@ -57,6 +57,12 @@ def _alive(pid: int) -> bool:
         return True
 
 
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """The run's manifest.json ({} before the job wrote one)."""
+    path = run_dir / "manifest.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
 def read_progress(run_dir: Path) -> list[dict[str, Any]]:
     """Every progress record the job appended so far."""
     path = run_dir / "progress.jsonl"
@@ -113,8 +119,7 @@ class LocalLauncher:
         if status.status == "completed":
             raise BadInputError(f"run {run_id} already completed")
         # Marked running before the job starts, so a poll in between never reads the previous run's end state.
-        manifest = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").is_file() else {}
-        write_json_atomic(folder / "manifest.json", {**manifest, "status": "running"})
+        write_json_atomic(folder / "manifest.json", {**read_manifest(folder), "status": "running"})
         log = open(folder / "job.log", "ab")
         proc = subprocess.Popen([sys.executable, str(JOB_SCRIPT), "--plan", str(folder / "plan.yaml"), "--dataset",
                                  str(folder / "dataset"), "--run-dir", str(folder)],
@@ -129,7 +134,7 @@ class LocalLauncher:
         child = self._children.get(run_id)
         if child is not None:
             child.poll()
-        manifest = json.loads((folder / "manifest.json").read_text()) if (folder / "manifest.json").is_file() else {}
+        manifest = read_manifest(folder)
         status = manifest.get("status", "preparing")
         launch = folder / "launch.json"
         if status in ("running", "preparing") and launch.is_file():
