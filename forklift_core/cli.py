@@ -203,6 +203,72 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _chosen_run(workspace: Workspace, project: str, run_id: str | None) -> str:
+    from forklift_core.train.launch import LocalLauncher
+
+    launcher = LocalLauncher(workspace, project)
+    return launcher.run_dir(run_id).name if run_id else launcher.latest_completed()
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from forklift_core.config import EvalConfig
+    from forklift_core.evaluate.pipeline import evaluate_run
+    from forklift_core.evaluate.report import overall_row
+
+    workspace = Workspace.default(args.workspace)
+    run_id = _chosen_run(workspace, args.project, args.run)
+    overrides = {"limit": args.limit} if args.limit is not None else {}
+    if args.no_context:
+        overrides["with_context"] = False
+    config = EvalConfig.from_dict({**EvalConfig().to_dict(), **overrides})
+    progress, close = _progress_bar(args)
+    try:
+        report = evaluate_run(workspace, args.project, run_id, config, progress)
+    finally:
+        close()
+    summary = {"run_id": run_id, "items": report["item_count"], "overall": report["overall"],
+               "by_test_kind": {kind: overall_row(report, kind) for kind in ("unseen_phrasing", "held_out_fact")},
+               "retention": report["retention"]["mean_similarity"],
+               "report": str(workspace.project(args.project).runs_dir / run_id / "eval" / "report.md")}
+
+    def render(s: dict[str, Any]) -> str:
+        lines = [f"run {s['run_id']}: {s['items']} test items"]
+        for system, values in s["overall"].items():
+            lines.append(f"  {system:<15} " + "  ".join(f"{k}={v:.3f}" for k, v in values.items() if k != "n"))
+        if s["retention"] is not None:
+            lines.append(f"  retention similarity (tuned vs base on general prompts): {s['retention']:.3f}")
+        lines.append(f"report: {s['report']}")
+        return "\n".join(lines)
+
+    _emit(summary, args.json, render)
+    return 0
+
+
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from forklift_core.config import EvalConfig
+    from forklift_core.evaluate.pipeline import Evaluation
+
+    workspace = Workspace.default(args.workspace)
+    run_id = _chosen_run(workspace, args.project, args.run)
+    result = Evaluation(workspace, args.project, run_id, EvalConfig()).ask(args.question)
+    result["run_id"] = run_id
+
+    def render(r: dict[str, Any]) -> str:
+        lines = []
+        for system, scored in r["answers"].items():
+            figures = [f"{k}={scored[k]:.2f}" for k in ("similarity", "chrf") if k in scored]
+            if "correct" in scored:
+                figures.append("states the fact" if scored["correct"] else "does NOT state the fact")
+            if scored["unknown_names"]:
+                figures.append("not in the index: " + ", ".join(scored["unknown_names"]))
+            lines += [f"[{system}] {scored['text']}", f"    {'; '.join(figures) or 'no reference for this question'}"]
+        lines.append(f"base vs tuned similarity: {r['mutual_similarity']:.2f}")
+        return "\n".join(lines)
+
+    _emit(result, args.json, render)
+    return 0
+
+
 def _cmd_projects(args: argparse.Namespace) -> int:
     names = Workspace.default(args.workspace).projects()
     _emit(names, args.json, lambda ns: "\n".join(ns) or "no projects yet")
@@ -269,6 +335,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     runs = add("runs", _cmd_runs, "List a project's training runs with status and figures.")
     runs.add_argument("--project", required=True)
+
+    evaluate = add("eval", _cmd_eval, "Score a run's base and tuned answers on the test split; write the report.")
+    evaluate.add_argument("--project", required=True)
+    evaluate.add_argument("--run", help="run id (default: the newest completed run)")
+    evaluate.add_argument("--limit", type=int, help="test items at most (0: all)")
+    evaluate.add_argument("--no-context", action="store_true", help="skip the with-retrieved-evidence baseline")
+    _add_progress_flags(evaluate)
+
+    ask = add("ask", _cmd_ask, "Ask base and tuned the same question; scores when it is a dataset question.")
+    ask.add_argument("--project", required=True)
+    ask.add_argument("--run", help="run id (default: the newest completed run)")
+    ask.add_argument("question")
 
     add("projects", _cmd_projects, "List ingested projects.")
     return parser

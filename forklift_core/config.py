@@ -211,14 +211,17 @@ class TrainPlan(StageConfig):
     lr_scheduler: str = option("cosine", "Learning-rate schedule.")
     batch_size: int = option(8, "Sequences per device step.")
     gradient_accumulation: int = option(1, "Steps accumulated per optimiser update.")
-    max_length: int = option(256, "Longest sequence in tokens; longer pairs are dropped, never truncated.")
+    max_length: int = option(0, "Longest sequence in tokens (0: the data's longest, up to 1024); longer pairs are "
+                                "dropped and counted, never truncated.")
     eval_steps: int = option(25, "Validation loss every N steps.")
     save_steps: int = option(25, "Checkpoint every N steps (a cancelled run resumes from the last one).")
     seed: int = option(13, "Seed for data order and initialisation.")
     dpo_beta: float = option(0.1, "DPO beta.")
     max_grad_norm: float = option(1.0, "Gradient clipping.")
     pairs: str = option("accepted", "accepted, or accepted+pending (unreviewed too).")
-    tensorboard: bool = option(False, "Also write TensorBoard events under tb/ (needs the tensorboard package).")
+    tensorboard: bool = option(True, "Also write TensorBoard events under tb/ (when the tensorboard package is there).")
+    time_budget_minutes: float = option(10.0, "Stages left at -1 steps are capped to fit this many minutes on this "
+                                              "hardware (estimated at launch); 0 means no cap.")
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)
@@ -228,7 +231,27 @@ class TrainPlan(StageConfig):
             raise BadInputError("quantization must be auto, 4bit or none")
         if self.pairs not in ("accepted", "accepted+pending"):
             raise BadInputError("pairs must be accepted or accepted+pending")
-        self.require_at_least(1, "lora_r", "lora_alpha", "batch_size", "gradient_accumulation", "max_length",
-                              "eval_steps", "save_steps")
+        self.require_at_least(1, "lora_r", "lora_alpha", "batch_size", "gradient_accumulation", "eval_steps",
+                              "save_steps")
+        self.require_at_least(0, "max_length", "time_budget_minutes")
         if not 0 <= self.lora_dropout < 1 or self.learning_rate <= 0 or self.dpo_beta <= 0:
             raise BadInputError("lora_dropout must be in [0, 1); learning_rate and dpo_beta positive")
+
+
+@dataclass
+class EvalConfig(StageConfig):
+    """How a run is evaluated against its base model on the dataset's test split."""
+
+    limit: int = option(240, "Test items at most, spread evenly over families and test kinds (0: all).")
+    batch_size: int = option(16, "Prompts per generation batch.")
+    max_new_tokens: int = option(64, "Longest generated answer in tokens (greedy decoding).")
+    line_tolerance: int = option(2, "A definition line counts as right when it is within this many lines.")
+    with_context: bool = option(True, "Also score both models given the retrieved evidence in the prompt.")
+    retention: bool = option(True, "Compare tuned and base answers on general programming prompts.")
+    context_snippets: int = option(3, "Evidence snippets retrieved per question for the with-context baseline.")
+    embedder: str = option("sentence-transformers/all-MiniLM-L6-v2", "Sentence embedder for similarity.")
+    seed: int = option(13, "Seed for sampling the items.")
+
+    def __post_init__(self) -> None:
+        self.require_at_least(0, "limit", "line_tolerance", "context_snippets")
+        self.require_at_least(1, "batch_size", "max_new_tokens")

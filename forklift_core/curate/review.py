@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
-from forklift_core.curate.store import CurationStore
+from forklift_core.curate.store import CurationStore, now_utc
 from forklift_core.errors import BadInputError, ForkliftError, NotFoundError
 
 STATUSES = ("pending", "accepted", "rejected", "flagged", "needs_review")
@@ -54,10 +53,6 @@ class PairFilter:
             needle = f"%{self.text}%"
             params += [needle, needle, needle]
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def page(store: CurationStore, where: PairFilter, offset: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
@@ -132,7 +127,7 @@ def _apply(db: sqlite3.Connection, pair_id: str, changes: dict[str, Any], base_v
     if before == changes:
         return current
     assignments = ", ".join(f"{k} = ?" for k in changes)
-    now = _now()
+    now = now_utc()
     db.execute(f"UPDATE pairs SET {assignments}, version = version + 1, updated_at = ?, updated_by = ? "
                "WHERE id = ? AND version = ?", [*changes.values(), now, user, pair_id, base_version])
     db.execute("INSERT INTO edit_log (pair_id, user, at, before, after, base_version) VALUES (?, ?, ?, ?, ?, ?)",

@@ -54,13 +54,20 @@ CREATE TABLE IF NOT EXISTS secret_hits (
     PRIMARY KEY (kind, path, line, fingerprint)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS judgments (   -- blind A/B verdicts from the Compare tab
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user TEXT NOT NULL, run_id TEXT NOT NULL,
+    question TEXT NOT NULL, answer_a TEXT NOT NULL, answer_b TEXT NOT NULL, system_a TEXT NOT NULL,
+    system_b TEXT NOT NULL, verdict TEXT NOT NULL CHECK (verdict IN ('a', 'b', 'both_wrong')),
+    pair_id TEXT NOT NULL DEFAULT ''
+);
 """
 
 _PAIR_FIELDS = ("id", "kind", "family", "fact_id", "template_id", "split", "test_kind", "question", "answer",
                 "concise", "rejected", "negative_kind", "status", "flags")
 
 
-def _now() -> str:
+def now_utc() -> str:
+    """The current UTC time as ISO 8601 with milliseconds (every timestamp in the store)."""
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
@@ -122,7 +129,7 @@ class CurationStore:
     def replace_generated(self, facts: Sequence[Fact], pairs: Sequence[QAPair | PreferencePair],
                           hits: Sequence[SecretHit], meta: dict[str, Any]) -> dict[str, int]:
         """Store a generation: new pairs are added, untouched ones refreshed or dropped; edited pairs never change."""
-        now = _now()
+        now = now_utc()
         rows = [pair_row(p) for p in pairs]
         incoming = {r["id"] for r in rows}
         with self.connect() as db:

@@ -7,6 +7,7 @@
 #     "peft>=0.18",
 #     "datasets>=4.0",
 #     "pyyaml>=6",
+#     "tensorboard>=2.15",
 # ]
 # ///
 """ForkLift's training job: SFT then DPO with LoRA, in its own process, writing one run folder.
@@ -15,7 +16,7 @@ Self-contained on purpose (it imports nothing from forklift_core): the same file
 and as a uv script on a remote GPU. Usage: python job.py --plan plan.yaml --dataset DIR --run-dir DIR
 
 The run folder: plan.yaml · progress.jsonl (one JSON object per log) · sft/ and dpo/ (checkpoints) ·
-adapter/ (the final PEFT adapter) · manifest.json (status, figures, versions, hashes).
+tb/ (TensorBoard events per stage) · adapter/ (the final PEFT adapter) · manifest.json (status, figures, versions, hashes).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def quantization_config(plan: dict[str, Any], cuda: bool) -> Any:
 
 
 def _common(plan: dict[str, Any], out: Path, has_eval: bool, steps_key: str) -> dict[str, Any]:
+    bf16 = _bf16()
     return dict(
         output_dir=str(out), per_device_train_batch_size=plan["batch_size"],
         gradient_accumulation_steps=plan["gradient_accumulation"], learning_rate=plan["learning_rate"],
@@ -68,10 +70,10 @@ def _common(plan: dict[str, Any], out: Path, has_eval: bool, steps_key: str) -> 
         logging_steps=1, save_strategy="steps", save_steps=plan["save_steps"], save_total_limit=2,
         eval_strategy="steps" if has_eval else "no", eval_steps=plan["eval_steps"] if has_eval else None,
         per_device_eval_batch_size=plan["batch_size"], seed=plan["seed"], data_seed=plan["seed"],
-        report_to=["tensorboard"] if plan.get("tensorboard") else "none",
+        report_to=["tensorboard"] if plan.get("tensorboard") and _has_tensorboard() else "none",
         activation_checkpointing=False,  # small models on CPU: recomputation costs more than it saves
-        use_cpu=not _cuda(), bf16=_cuda(), dataloader_num_workers=0, disable_tqdm=True,
-        max_grad_norm=plan["max_grad_norm"],
+        use_cpu=not _cuda(), bf16=bf16, dataloader_num_workers=0, disable_tqdm=True,
+        max_grad_norm=plan["max_grad_norm"], include_num_input_tokens_seen="non_padding",
     )
 
 
@@ -79,22 +81,49 @@ def sft_config(plan: dict[str, Any], out: Path, has_eval: bool) -> Any:
     """SFT on prompt/completion pairs: the loss covers the assistant's answer only."""
     from trl import SFTConfig
 
+    # Rows of similar length share a batch, so little compute goes to padding (padding-free batches would need
+    # flash attention to keep rows apart, which a CPU does not have).
     return SFTConfig(**_common(plan, out, has_eval, "sft_max_steps"), max_length=plan["max_length"],
-                     completion_only_loss=True, packing=False)
+                     completion_only_loss=True, packing=False, train_sampling_strategy="group_by_length")
 
 
 def dpo_config(plan: dict[str, Any], out: Path, has_eval: bool) -> Any:
     """DPO with the plan's beta, continuing the SFT adapter."""
     from trl import DPOConfig
 
-    return DPOConfig(**_common(plan, out, has_eval, "dpo_max_steps"), beta=plan["dpo_beta"],
-                     max_length=plan["max_length"])
+    common = _common(plan, out, has_eval, "dpo_max_steps")
+    # Each DPO row is two sequences (chosen and rejected) whose full-vocabulary logits dominate memory: half the
+    # rows per step, twice the accumulation, the same effective batch.
+    half = max(1, plan["batch_size"] // 2)
+    common.update(per_device_train_batch_size=half, per_device_eval_batch_size=half,
+                  gradient_accumulation_steps=plan["gradient_accumulation"] * plan["batch_size"] // half)
+    return DPOConfig(**common, beta=plan["dpo_beta"], max_length=plan["max_length"])
 
 
 def _cuda() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX): bf16 autocast is then faster than fp32."""
+    try:
+        import torch
+
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (ImportError, AttributeError, RuntimeError):
+        return False
+
+
+def _bf16() -> bool:
+    return _cuda() or native_bf16()
+
+
+def _has_tensorboard() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 # --- data ---------------------------------------------------------------------------------------------------------
@@ -121,14 +150,41 @@ def sft_rows(dataset: Any) -> Any:
                        remove_columns=dataset.column_names)
 
 
-def drop_truncated(dataset: Any, tokenizer: Any, max_length: int, fields: tuple[str, ...]) -> tuple[Any, int]:
-    """Rows whose full conversation would not fit: truncating them would cut the answer away (a silent 0 loss)."""
-    def fits(row: dict[str, Any]) -> bool:
-        messages = [m for field in fields for m in row[field]]
-        return len(tokenizer.apply_chat_template(messages, tokenize=True)) <= max_length
+LONGEST_AUTO_LENGTH = 1024  # max_length 0 (auto) never goes beyond this; longer rows are dropped and counted
 
-    kept = dataset.filter(fits)
-    return kept, len(dataset) - len(kept)
+
+def token_lengths(dataset: Any, tokenizer: Any, fields: tuple[str, ...]) -> list[int]:
+    """Tokens of each row's full conversation (prompt and answer) under the model's chat template."""
+    lengths = []
+    for row in dataset:
+        encoded = tokenizer.apply_chat_template([m for field in fields for m in row[field]], tokenize=True)
+        # transformers 5 returns a BatchEncoding (whose len() counts its keys), older versions a plain list.
+        lengths.append(len(encoded["input_ids"] if hasattr(encoded, "keys") else encoded))
+    return lengths
+
+
+def auto_max_length(lengths: list[int]) -> int:
+    """The longest row, rounded up to a multiple of 8 and capped: no answer is cut, padding stays small."""
+    longest = max(lengths, default=8)
+    return min(LONGEST_AUTO_LENGTH, -(-longest // 8) * 8)
+
+
+def drop_truncated(dataset: Any, lengths: list[int], max_length: int) -> tuple[Any, int]:
+    """Rows whose full conversation would not fit: truncating them would cut the answer away (a silent 0 loss)."""
+    keep = [i for i, length in enumerate(lengths) if length <= max_length]
+    return dataset.select(keep), len(dataset) - len(keep)
+
+
+def fit_rows(plan: dict[str, Any], dataset: Any, tokenizer: Any,
+             *conversations: tuple[str, ...]) -> tuple[dict[str, Any], Any, int]:
+    """The stage's plan with max_length settled (auto when 0) and the rows that fit; a row's longest conversation
+    (chosen or rejected, for DPO) decides."""
+    lengths = [max(each) for each in zip(*(token_lengths(dataset, tokenizer, c) for c in conversations))]
+    stage_plan = {**plan, "max_length": plan["max_length"] or auto_max_length(lengths)}
+    kept, dropped = drop_truncated(dataset, lengths, stage_plan["max_length"])
+    if dropped and not len(kept):
+        raise ValueError(f"every training row is longer than max_length={stage_plan['max_length']} tokens")
+    return stage_plan, kept, dropped
 
 
 # --- progress, divergence and cancellation -----------------------------------------------------------------------
@@ -141,7 +197,7 @@ class RunState:
         self.stop_requested = False
         self.diverged = False
         self.stage = ""
-        self.started = time.time()
+        self.started = self.stage_started = time.time()
 
 
 def progress_callback(state_box: RunState) -> Any:
@@ -153,8 +209,11 @@ def progress_callback(state_box: RunState) -> Any:
             logs = dict(logs or {})
             elapsed = time.time() - state_box.started
             done = state.global_step / max(state.max_steps, 1)
+            stage_seconds = time.time() - state_box.stage_started
+            tokens = state.num_input_tokens_seen
             record = {"stage": state_box.stage, "step": state.global_step, "max_steps": state.max_steps,
                       "epoch": state.epoch, "time": round(elapsed, 2),
+                      "tokens_per_s": round(tokens / stage_seconds, 1) if tokens and stage_seconds > 0 else None,
                       "eta_s": round(elapsed / done - elapsed, 1) if done > 0 else None, **logs}
             with open(state_box.run_dir / "progress.jsonl", "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
@@ -208,8 +267,13 @@ def _write_manifest(run_dir: Path, data: dict[str, Any]) -> None:
     os.replace(temp, path)
 
 
+def _tensorboard_dir(run_dir: Path, stage: str) -> None:
+    """TensorBoard's callback reads its folder from the environment when the trainer is built: tb/<stage>."""
+    os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tb" / stage)
+
+
 def _train_stage(name: str, trainer: Any, state_box: RunState, out: Path) -> None:
-    state_box.stage = name
+    state_box.stage, state_box.stage_started = name, time.time()
     trainer.train(resume_from_checkpoint=last_checkpoint(out))
 
 
@@ -241,10 +305,12 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
     methods = plan["method"].split("+")
     if "sft" in methods and not (sft_adapter / "adapter_config.json").is_file():
         data = _load(dataset, "sft")
-        train, dropped = drop_truncated(sft_rows(data["train"]), tokenizer, plan["max_length"], ("prompt", "completion"))
+        stage_plan, train, dropped = fit_rows(plan, sft_rows(data["train"]), tokenizer, ("prompt", "completion"))
         evaluation = sft_rows(data["validation"]) if "validation" in data else None
-        figures["sft_dropped_too_long"] = dropped
-        trainer = SFTTrainer(model=load(), args=sft_config(plan, run_dir / "sft", evaluation is not None),
+        figures.update(sft_dropped_too_long=dropped, sft_train_rows=len(train), sft_max_length=stage_plan["max_length"])
+        _write_manifest(run_dir, figures)  # the app shows the dropped count while the stage runs
+        _tensorboard_dir(run_dir, "sft")
+        trainer = SFTTrainer(model=load(), args=sft_config(stage_plan, run_dir / "sft", evaluation is not None),
                              train_dataset=train, eval_dataset=evaluation, processing_class=tokenizer,
                              peft_config=lora_config(plan), callbacks=[progress_callback(state_box)])
         _train_stage("sft", trainer, state_box, run_dir / "sft")
@@ -255,17 +321,19 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
     if "dpo" in methods:
         data = _load(dataset, "dpo")
         keep = ["prompt", "chosen", "rejected"]
-        train, dropped = drop_truncated(data["train"].select_columns(keep), tokenizer, plan["max_length"],
-                                        ("prompt", "chosen"))
+        stage_plan, train, dropped = fit_rows(plan, data["train"].select_columns(keep), tokenizer,
+                                              ("prompt", "chosen"), ("prompt", "rejected"))
         evaluation = data["validation"].select_columns(keep) if "validation" in data else None
-        figures["dpo_dropped_too_long"] = dropped
+        figures.update(dpo_dropped_too_long=dropped, dpo_train_rows=len(train), dpo_max_length=stage_plan["max_length"])
+        _write_manifest(run_dir, figures)
+        _tensorboard_dir(run_dir, "dpo")
         base = load()
         if (sft_adapter / "adapter_config.json").is_file():
             # DPO continues the SFT adapter; the reference is the same model with the adapter switched off.
             model, peft_config = PeftModel.from_pretrained(base, str(sft_adapter), is_trainable=True), None
         else:
             model, peft_config = base, lora_config(plan)
-        trainer = DPOTrainer(model=model, args=dpo_config(plan, run_dir / "dpo", evaluation is not None),
+        trainer = DPOTrainer(model=model, args=dpo_config(stage_plan, run_dir / "dpo", evaluation is not None),
                              train_dataset=train, eval_dataset=evaluation, processing_class=tokenizer,
                              peft_config=peft_config, callbacks=[progress_callback(state_box)])
         _train_stage("dpo", trainer, state_box, run_dir / "dpo")

@@ -17,6 +17,7 @@ from forklift_core.config import TrainPlan
 from forklift_core.curate.export import DEFAULT_STATUSES, UNREVIEWED, export_dataset
 from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.models import resolve_lm
+from forklift_core.train.estimate import dataset_stats, fit_to_budget, parameter_count
 from forklift_core.train.recipe import JOB_SCRIPT
 from forklift_core.workspace import ProjectPaths, Workspace, write_json_atomic
 
@@ -43,6 +44,17 @@ class Launcher(Protocol):
     def poll(self, run_id: str) -> RunStatus: ...
     def cancel(self, run_id: str) -> None: ...
     def logs(self, run_id: str) -> str: ...
+
+
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def _job_environment() -> dict[str, str]:
+    """The job's environment: fewer malloc arenas, so freed logits buffers return to the system (lower peak RSS)."""
+    return {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
 
 
 def _alive(pid: int) -> bool:
@@ -99,9 +111,14 @@ class LocalLauncher:
         statuses = DEFAULT_STATUSES + (UNREVIEWED if plan.pairs == "accepted+pending" else ())
         export_dataset(self.paths, folder / "dataset", "hf", statuses)
         resolved = resolve_lm(plan.base_model, self.workspace.models_dir)
-        (folder / "plan.yaml").write_text(replace(plan, base_model_path=resolved.location).to_yaml())
+        fitted = fit_to_budget(plan, dataset_stats(folder / "dataset"), parameter_count(resolved.location),
+                               cuda=_cuda())
+        (folder / "plan.yaml").write_text(replace(fitted, base_model_path=resolved.location).to_yaml())
+        capped = {f"{s}_max_steps": getattr(fitted, f"{s}_max_steps") for s in ("sft", "dpo")
+                  if getattr(fitted, f"{s}_max_steps") != getattr(plan, f"{s}_max_steps")}
         write_json_atomic(folder / "manifest.json", {"status": "preparing", "run_id": run_id,
-                                                     "base_model_origin": resolved.origin})
+                                                     "base_model_origin": resolved.origin,
+                                                     "capped_to_time_budget": capped})
         return run_id
 
     def start(self, plan: TrainPlan) -> str:
@@ -123,7 +140,8 @@ class LocalLauncher:
         log = open(folder / "job.log", "ab")
         proc = subprocess.Popen([sys.executable, str(JOB_SCRIPT), "--plan", str(folder / "plan.yaml"), "--dataset",
                                  str(folder / "dataset"), "--run-dir", str(folder)],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                env=_job_environment())
         log.close()
         write_json_atomic(folder / "launch.json", {"pid": proc.pid, "started_at": time.time()})
         self._children[run_id] = proc
@@ -162,6 +180,13 @@ class LocalLauncher:
         if not self.paths.runs_dir.is_dir():
             return []
         return [self.poll(p.name) for p in sorted(self.paths.runs_dir.iterdir(), reverse=True) if p.is_dir()]
+
+    def latest_completed(self) -> str:
+        """The newest run that finished with an adapter."""
+        for status in self.runs():
+            if status.status == "completed" and (status.run_dir / "adapter" / "adapter_config.json").is_file():
+                return status.run_id
+        raise NotFoundError(f"project {self.paths.name!r} has no completed run yet: run `forklift train` first")
 
     def wait(self, run_id: str, on_update: Any = None, interval: float = 1.0) -> RunStatus:
         """Poll until the run finishes, calling on_update(status) each time."""

@@ -32,7 +32,7 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
         with gr.Tab("Train", id="train"):
             build_train_tab(settings, demo)
         with gr.Tab("Compare", id="compare"):
-            build_compare_tab()
+            build_compare_tab(settings, demo)
         with gr.Tab("Hub", id="hub"):
             build_hub_tab()
     return demo

@@ -29,6 +29,23 @@ class AppSettings:
         return cls(workspace or Workspace.default(), public)
 
 
+@dataclass(frozen=True)
+class Reviewer:
+    """Who is editing, and whether they may."""
+
+    name: str
+    can_edit: bool
+
+
+def reviewer(settings: AppSettings, profile: gr.OAuthProfile | None) -> Reviewer:
+    """A signed-in Hugging Face user edits as themselves; on a public Space anonymous visitors only read."""
+    if profile is not None:
+        return Reviewer(profile.username, True)
+    if settings.public:
+        return Reviewer("anonymous", False)
+    return Reviewer(os.environ.get("FORKLIFT_USER") or os.environ.get("USER") or "local", True)
+
+
 def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
     """Show a core ForkliftError as a Gradio error message instead of a stack trace."""
 

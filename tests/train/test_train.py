@@ -37,9 +37,49 @@ def test_translators() -> None:
     assert job.quantization_config({**plan, "quantization": "none"}, cuda=True) is None
     sft = job.sft_config(plan, Path("/tmp/out/sft"), has_eval=True)
     assert sft.completion_only_loss is True and sft.max_steps == 7 and sft.eval_strategy == "steps"
-    assert sft.max_length == 256 and sft.seed == 13
+    assert sft.max_length == 0 and sft.seed == 13 and sft.train_sampling_strategy == "group_by_length"
+    assert sft.activation_checkpointing is False and sft.include_num_input_tokens_seen == "non_padding"
     dpo = job.dpo_config(plan, Path("/tmp/out/dpo"), has_eval=False)
     assert dpo.beta == 0.2 and dpo.eval_strategy == "no"
+    # Half the rows per step, twice the accumulation: the effective batch stays the plan's.
+    assert (dpo.per_device_train_batch_size, dpo.gradient_accumulation_steps) == (4, 2)
+
+
+def test_max_length_comes_from_the_data_and_long_rows_are_dropped_and_counted(tiny_llama_dir) -> None:
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+
+    job = job_module()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    rows = Dataset.from_list([{"prompt": [{"role": "user", "content": "Where is `f` defined?"}],
+                               "completion": [{"role": "assistant", "content": "In `a.py` at line 3. " * n}]}
+                              for n in (1, 2, 40)])
+    lengths = job.token_lengths(rows, tokenizer, ("prompt", "completion"))
+    assert lengths[0] < lengths[1] < lengths[2] and lengths[0] > 10  # real token counts, not a dict's keys
+    plan = TrainPlan().to_dict()
+    stage_plan, kept, dropped = job.fit_rows(plan, rows, tokenizer, ("prompt", "completion"))
+    assert stage_plan["max_length"] == -(-lengths[2] // 8) * 8 and dropped == 0 and len(kept) == 3
+    stage_plan, kept, dropped = job.fit_rows({**plan, "max_length": lengths[1]}, rows, tokenizer,
+                                             ("prompt", "completion"))
+    assert dropped == 1 and len(kept) == 2 and stage_plan["max_length"] == lengths[1]
+    with pytest.raises(ValueError, match="longer than max_length"):
+        job.fit_rows({**plan, "max_length": 4}, rows, tokenizer, ("prompt", "completion"))
+
+
+def test_epochs_are_capped_to_the_time_budget() -> None:
+    from forklift_core.train.estimate import DatasetStats, fit_to_budget
+
+    stats = DatasetStats(sft_rows=10_000, sft_tokens=100, dpo_rows=9_000, dpo_tokens=130)
+    plan = TrainPlan(time_budget_minutes=10)
+    fitted = fit_to_budget(plan, stats, parameters=135_000_000)
+    assert 0 < fitted.sft_max_steps < 10_000 / 8 and 0 < fitted.dpo_max_steps < fitted.sft_max_steps
+    longer = fit_to_budget(TrainPlan(time_budget_minutes=20), stats, parameters=135_000_000)
+    assert longer.sft_max_steps > fitted.sft_max_steps
+    assert fit_to_budget(TrainPlan(time_budget_minutes=0), stats, 135_000_000) == TrainPlan(time_budget_minutes=0)
+    fixed = fit_to_budget(TrainPlan(sft_max_steps=5, time_budget_minutes=10), stats, 135_000_000)
+    assert fixed.sft_max_steps == 5 and fixed.dpo_max_steps > fitted.dpo_max_steps  # the rest goes to DPO
+    small = DatasetStats(sft_rows=40, sft_tokens=100, dpo_rows=40, dpo_tokens=100)
+    assert fit_to_budget(plan, small, 135_000_000) == plan  # a whole epoch fits: nothing capped
 
 
 def test_plan_round_trips_and_validates() -> None:
@@ -65,6 +105,10 @@ def test_full_sft_then_dpo_run(project, tiny_llama_dir) -> None:
     manifest = status.manifest
     assert manifest["adapter_sha256"] and manifest["seed"] == 13 and manifest["versions"]["trl"]
     assert manifest["sft_dropped_too_long"] >= 0 and manifest["wall_seconds"] > 0
+    assert manifest["sft_train_rows"] > 0 and manifest["sft_max_length"] > 0
+    for stage in ("sft", "dpo"):  # TensorBoard events per stage under tb/
+        assert list((status.run_dir / "tb" / stage).glob("events.out.tfevents.*")), stage
+    assert any(r.get("tokens_per_s") for r in status.progress)
 
 
 def test_cancel_then_resume_reaches_the_planned_steps(project, tiny_llama_dir) -> None:

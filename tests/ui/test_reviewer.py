@@ -3,7 +3,7 @@
 from types import SimpleNamespace
 
 from forklift_core.ui.common import AppSettings
-from forklift_core.ui.tabs.curate_actions import reviewer
+from forklift_core.ui.common import reviewer
 from forklift_core.workspace import Workspace
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import gradio as gr
@@ -15,7 +13,7 @@ from forklift_core.curate.review import ConflictError, PairFilter
 from forklift_core.curate.store import CurationStore
 from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.ingest.tables import IndexReader
-from forklift_core.ui.common import AppSettings, code_language, user_errors
+from forklift_core.ui.common import AppSettings, code_language, reviewer, user_errors
 
 PAGE_SIZE = 25
 TABLE_COLUMNS = ["status", "kind", "family", "split", "question", "id"]
@@ -37,23 +35,6 @@ document.addEventListener('keydown', (event) => {
 });
 </script>
 """
-
-
-@dataclass(frozen=True)
-class Reviewer:
-    """Who is editing, and whether they may."""
-
-    name: str
-    can_edit: bool
-
-
-def reviewer(settings: AppSettings, profile: gr.OAuthProfile | None) -> Reviewer:
-    """A signed-in Hugging Face user edits as themselves; on a public Space anonymous visitors only read."""
-    if profile is not None:
-        return Reviewer(profile.username, True)
-    if settings.public:
-        return Reviewer("anonymous", False)
-    return Reviewer(os.environ.get("FORKLIFT_USER") or os.environ.get("USER") or "local", True)
 
 
 def _store(settings: AppSettings, project: str | None) -> CurationStore:

@@ -1,0 +1,1 @@
+"""Evaluation: base vs tuned answers on the test split, scored for similarity, facts and hallucinations."""

@@ -1,0 +1,100 @@
+"""Answers from a run's base model and from base + adapter: batched for evaluation, streamed for the Compare tab."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+import yaml
+
+from forklift_core.errors import BadInputError
+from forklift_core.models import chat_generate
+
+BASE, TUNED = "base", "tuned"
+
+
+@dataclass
+class RunModels:
+    """One base model with the run's adapter attached; the adapter is switched off for base answers."""
+
+    model: Any
+    tokenizer: Any
+    adapter_dir: Path
+    # Switching the adapter off is global to the model: one user of it at a time (the app serves many sessions).
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def use(self, system: str) -> Iterator[Any]:
+        """The model as `system` ('base' or 'tuned') for the duration of the block."""
+        if system not in (BASE, TUNED):
+            raise BadInputError(f"unknown system {system!r}")
+        with self.lock, self.model.disable_adapter() if system == BASE else nullcontext():
+            yield self.model
+
+
+def load_run_models(run_dir: Path) -> RunModels:
+    """The base model named in the run's plan, with the run's final adapter (PEFT layout) on top."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    adapter = run_dir / "adapter"
+    if not (adapter / "adapter_config.json").is_file():
+        raise BadInputError(f"run {run_dir.name} has no adapter yet (it has not completed)")
+    plan = yaml.safe_load((run_dir / "plan.yaml").read_text())
+    base_path = plan.get("base_model_path") or plan["base_model"]
+    tokenizer = AutoTokenizer.from_pretrained(base_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
+    model = PeftModel.from_pretrained(base, str(adapter))
+    model.eval()
+    return RunModels(model, tokenizer, adapter)
+
+
+def answer_all(models: RunModels, system: str, prompts: Sequence[str], batch_size: int, max_new_tokens: int,
+               on_batch: Callable[[int], None] | None = None) -> list[str]:
+    """Greedy answers of one system, in left-padded batches (on_batch(done) after each; it may raise to cancel)."""
+    answers: list[str] = []
+    with models.use(system) as model:
+        for offset in range(0, len(prompts), batch_size):
+            answers.extend(chat_generate(model, models.tokenizer, prompts[offset:offset + batch_size], max_new_tokens))
+            if on_batch is not None:
+                on_batch(len(answers))
+    return answers
+
+
+def stream_answer(models: RunModels, system: str, prompt: str, max_new_tokens: int) -> Iterator[str]:
+    """The growing text of one greedy answer, as the tokens come."""
+    from transformers import TextIteratorStreamer
+
+    tokenizer = models.tokenizer
+    text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
+                                         add_generation_prompt=True)
+    inputs = tokenizer(text, return_tensors="pt", add_special_tokens=False)
+    streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        import torch
+
+        try:
+            with torch.no_grad(), models.use(system) as model:
+                model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer,
+                               pad_token_id=tokenizer.pad_token_id)
+        except BaseException as exc:  # surfaced to the caller after the stream ends
+            failure.append(exc)
+            streamer.end()
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    so_far = ""
+    for piece in streamer:
+        so_far += piece
+        yield so_far.strip()
+    worker.join()
+    if failure:
+        raise failure[0]

@@ -1,0 +1,77 @@
+"""The with-context baseline: evidence retrieved from the index by symbol name, then by embedding, in the prompt."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from forklift_core.generate.grounding import mentions
+
+SNIPPET_CHARS = 400  # per retrieved snippet: enough for a signature and docstring, small enough for a 2k context
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w{2,}")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One retrieved symbol: where it is and its snippet."""
+
+    path: str
+    line: int
+    name: str
+    snippet: str
+
+    def render(self) -> str:
+        return f"{self.path}:{self.line} ({self.name})\n{self.snippet[:SNIPPET_CHARS]}"
+
+
+class Retriever:
+    """Finds evidence for a question among an index's symbols."""
+
+    def __init__(self, symbols: Sequence[dict[str, Any]], embedder: Any | None = None) -> None:
+        self.symbols = list(symbols)
+        self.by_name: dict[str, list[int]] = {}
+        for i, s in enumerate(self.symbols):
+            self.by_name.setdefault(s["name"], []).append(i)
+        self.embedder = embedder
+        self._vectors: Any = None
+
+    def _symbol_vectors(self) -> Any:
+        if self._vectors is None:
+            texts = [f"{s['scope']}.{s['name']} {s['kind']} in {s['path']} {s['signature']}" for s in self.symbols]
+            self._vectors = self.embedder.embed(texts)
+        return self._vectors
+
+    def retrieve(self, questions: Sequence[str], k: int) -> list[list[Evidence]]:
+        """Up to k snippets per question: symbols the question names first, then the nearest by embedding."""
+        picks: list[list[int]] = []
+        for question in questions:
+            named = [m.split(".")[-1].split("::")[-1] for m in mentions(question)] + _IDENTIFIER.findall(question)
+            chosen: list[int] = []
+            for name in dict.fromkeys(named):
+                for index in self.by_name.get(name, []):
+                    if index not in chosen and len(chosen) < k:
+                        chosen.append(index)
+            picks.append(chosen)
+        if self.embedder is not None and self.symbols and any(len(p) < k for p in picks):
+            vectors = self._symbol_vectors()
+            scores = self.embedder.embed(list(questions)) @ vectors.T
+            for row, chosen in enumerate(picks):
+                for index in scores[row].argsort()[::-1]:
+                    if len(chosen) >= k:
+                        break
+                    if int(index) not in chosen:
+                        chosen.append(int(index))
+        return [[self._evidence(i) for i in chosen] for chosen in picks]
+
+    def _evidence(self, index: int) -> Evidence:
+        s = self.symbols[index]
+        return Evidence(s["path"], s["line"], s["name"], s.get("snippet") or s["signature"])
+
+
+def with_context(question: str, evidence: Sequence[Evidence]) -> str:
+    """The question with the retrieved evidence above it."""
+    if not evidence:
+        return question
+    blocks = "\n\n".join(e.render() for e in evidence)
+    return f"Evidence from the repository (path:line, then code):\n\n{blocks}\n\nUsing the evidence, answer: {question}"
