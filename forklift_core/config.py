@@ -242,13 +242,13 @@ class TrainPlan(StageConfig):
 class EvalConfig(StageConfig):
     """How a run is evaluated against its base model on the dataset's test split."""
 
-    limit: int = option(240, "Test items at most, spread evenly over families and test kinds (0: all).")
+    limit: int = option(160, "Test items at most, spread evenly over families and test kinds (0: all).")
     batch_size: int = option(16, "Prompts per generation batch.")
-    max_new_tokens: int = option(64, "Longest generated answer in tokens (greedy decoding).")
+    max_new_tokens: int = option(48, "Longest generated answer in tokens (greedy decoding).")
     line_tolerance: int = option(2, "A definition line counts as right when it is within this many lines.")
     with_context: bool = option(True, "Also score both models given the retrieved evidence in the prompt.")
     retention: bool = option(True, "Compare tuned and base answers on general programming prompts.")
-    context_snippets: int = option(3, "Evidence snippets retrieved per question for the with-context baseline.")
+    context_snippets: int = option(2, "Evidence snippets retrieved per question for the with-context baseline.")
     embedder: str = option("sentence-transformers/all-MiniLM-L6-v2", "Sentence embedder for similarity.")
     seed: int = option(13, "Seed for sampling the items.")
 

@@ -72,3 +72,17 @@ def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) 
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def train_tiny_run(workspace: Workspace, project: str, model: Path) -> str:
+    """A real adapter in seconds: three SFT steps of the tiny Llama, at a rate high enough to change its answers."""
+    from forklift_core.config import TrainPlan
+    from forklift_core.train.launch import LocalLauncher
+
+    launcher = LocalLauncher(workspace, project)
+    run_id = launcher.start(TrainPlan(base_model=str(model), method="sft", sft_max_steps=3, batch_size=4,
+                                      learning_rate=0.05, eval_steps=50, save_steps=50, pairs="accepted+pending",
+                                      tensorboard=False))
+    status = launcher.wait(run_id, interval=0.5)
+    assert status.status == "completed", launcher.logs(run_id)
+    return run_id

@@ -58,13 +58,17 @@ def load_run_models(run_dir: Path) -> RunModels:
 def answer_all(models: RunModels, system: str, prompts: Sequence[str], batch_size: int, max_new_tokens: int,
                on_batch: Callable[[int], None] | None = None) -> list[str]:
     """Greedy answers of one system, in left-padded batches (on_batch(done) after each; it may raise to cancel)."""
-    answers: list[str] = []
+    # Prompts of similar length share a batch (little left padding to compute); answers return in the callers' order.
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    answers: dict[int, str] = {}
     with models.use(system) as model:
-        for offset in range(0, len(prompts), batch_size):
-            answers.extend(chat_generate(model, models.tokenizer, prompts[offset:offset + batch_size], max_new_tokens))
+        for offset in range(0, len(order), batch_size):
+            chunk = order[offset:offset + batch_size]
+            texts = chat_generate(model, models.tokenizer, [prompts[i] for i in chunk], max_new_tokens)
+            answers.update(zip(chunk, texts))
             if on_batch is not None:
                 on_batch(len(answers))
-    return answers
+    return [answers[i] for i in range(len(prompts))]
 
 
 def stream_answer(models: RunModels, system: str, prompt: str, max_new_tokens: int) -> Iterator[str]:

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from forklift_core.generate.grounding import mentions
 
-SNIPPET_CHARS = 400  # per retrieved snippet: enough for a signature and docstring, small enough for a 2k context
+SNIPPET_CHARS = 300  # per retrieved snippet: enough for a signature and docstring, small enough for a 2k context
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w{2,}")
 
 

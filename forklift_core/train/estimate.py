@@ -18,6 +18,7 @@ GPU_FLOPS = 5e13
 # Per DPO token (prompt, chosen and rejected): the prompt is seen twice and a reference forward adds 2 of 6 FLOPs.
 DPO_TOKEN_COST = 1.3 * 8 / 6
 CHARS_PER_TOKEN = 3.5  # code and identifiers tokenise denser than prose
+TYPICAL_ROW_TOKENS = 100  # a generated Q&A row under a chat template, for hints made before any data is read
 SFT_SHARE = 0.7  # of a shared time budget, when both stages are capped
 
 

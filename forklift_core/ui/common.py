@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import threading
 from dataclasses import dataclass
@@ -48,6 +49,16 @@ def reviewer(settings: AppSettings, profile: gr.OAuthProfile | None) -> Reviewer
 
 def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
     """Show a core ForkliftError as a Gradio error message instead of a stack trace."""
+
+    if inspect.isgeneratorfunction(handler):  # Gradio streams only from a function it sees as a generator
+        @functools.wraps(handler)
+        def streaming(*args: Any, **kwargs: Any) -> Any:
+            try:
+                yield from handler(*args, **kwargs)
+            except ForkliftError as exc:
+                raise gr.Error(str(exc)) from exc
+
+        return streaming
 
     @functools.wraps(handler)
     def wrapped(*args: Any, **kwargs: Any) -> Any:

@@ -6,22 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from forklift_core.config import TrainPlan
 from forklift_core.generate.pipeline import generate
 from forklift_core.ingest.index import ingest
-from forklift_core.train.launch import LocalLauncher
 from forklift_core.workspace import Workspace
-from tests.conftest import POLYGLOT
-
-
-def train_tiny_run(workspace: Workspace, project: str, model: Path) -> str:
-    """Three SFT steps of the tiny Llama at a high learning rate (so the adapter visibly changes answers) on a generated project: a real adapter in seconds."""
-    launcher = LocalLauncher(workspace, project)
-    run_id = launcher.start(TrainPlan(base_model=str(model), method="sft", sft_max_steps=3, batch_size=4, learning_rate=0.05,
-                                      eval_steps=50, save_steps=50, pairs="accepted+pending", tensorboard=False))
-    status = launcher.wait(run_id, interval=0.5)
-    assert status.status == "completed", launcher.logs(run_id)
-    return run_id
+from tests.conftest import POLYGLOT, train_tiny_run
 
 
 @pytest.fixture(scope="module")

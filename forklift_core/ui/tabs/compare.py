@@ -21,7 +21,7 @@ from forklift_core.train.launch import LocalLauncher
 from forklift_core.ui.common import AppSettings, CancelFlags, reviewer, user_errors
 
 _CANCEL_FLAGS = CancelFlags()
-REPORT_COLUMNS = ["family", "test_kind", "n"] + [f"{s}/{m}" for m in METRICS for s in (BASE, TUNED, "delta")]
+REPORT_COLUMNS = ["family", "test kind", "n"] + [f"{m} (base → tuned)" for m in METRICS]
 
 
 class LoadedRuns:
@@ -76,10 +76,13 @@ def report_views(settings: AppSettings, project: str | None, run_id: str | None)
         if project and run_id else None
     if report is None:
         return ("_Not evaluated yet: press **Evaluate this run**._", *empty)
-    table = pd.DataFrame(report["table"])
-    table = table[[c for c in REPORT_COLUMNS if c in table.columns]]
-    bars = pd.DataFrame([{"metric": m, "value": report["overall"][s][m], "system": s}
-                         for s in report["systems"] for m in METRICS])
+    table = pd.DataFrame([{"family": r["family"], "test kind": r["test_kind"], "n": r["n"],
+                           **{f"{m} (base → tuned)": f"{r[f'{BASE}/{m}']:.2f} → {r[f'{TUNED}/{m}']:.2f} "
+                                                     f"({r[f'delta/{m}']:+.2f})" for m in METRICS}}
+                          for r in report["table"]])
+    # One bar per metric and system side by side (a shared x would stack them).
+    bars = pd.DataFrame([{"metric": f"{m} · {s}", "value": report["overall"][s][m], "system": s}
+                         for m in METRICS for s in report["systems"]])
     bins = [{"similarity": f"{b / 10:.1f}", "count": 0, "system": s} for s in (BASE, TUNED) for b in range(10)]
     for item in report["items"]:
         for n, system in enumerate((BASE, TUNED)):
@@ -126,7 +129,7 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         headline = gr.Markdown(elem_id="compare-report")
         with gr.Row():
             bars = gr.BarPlot(x="metric", y="value", color="system", title="Base vs tuned (all test items)",
-                              y_lim=[0, 1])
+                              y_lim=[0, 1], sort=None, x_label_angle=-40)
             histogram = gr.BarPlot(x="similarity", y="count", color="system",
                                    title="Per-item similarity to the reference")
         table = gr.Dataframe(label="Per family and test kind", interactive=False, wrap=True)

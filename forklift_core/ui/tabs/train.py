@@ -10,7 +10,7 @@ import pandas as pd
 from forklift_core.config import TrainPlan
 from forklift_core.errors import NotFoundError
 from forklift_core.models import resolve_lm
-from forklift_core.train.estimate import estimate, parameter_count
+from forklift_core.train.estimate import TYPICAL_ROW_TOKENS, estimate, parameter_count
 from forklift_core.train.launch import LocalLauncher, RunStatus
 from forklift_core.train.recipe import cli_command
 from forklift_core.ui.common import AppSettings, user_errors
@@ -40,7 +40,22 @@ def status_markdown(status: RunStatus | None) -> str:
     rate = f" · {last['num_tokens'] / max(last['time'], 1e-6):.0f} tokens/s" if last.get("num_tokens") else ""
     where = f" · {last['stage']} step {last['step']}/{last['max_steps']}" if last else ""
     error = f"\n\n⚠️ {status.manifest['error']}" if status.manifest.get("error") else ""
-    return f"**{status.run_id}** — {status.status}{where}{rate}{eta}{error}"
+    return f"**{status.run_id}** — {status.status}{where}{rate}{eta}{data_notes(status.manifest)}{error}"
+
+
+def data_notes(manifest: dict[str, Any]) -> str:
+    """Rows trained on, rows dropped as too long (never truncated), and steps capped to the time budget."""
+    notes = []
+    for stage in ("sft", "dpo"):
+        if f"{stage}_train_rows" in manifest:
+            dropped = manifest.get(f"{stage}_dropped_too_long", 0)
+            notes.append(f"{stage.upper()}: {manifest[f'{stage}_train_rows']:,} rows of ≤ "
+                         f"{manifest.get(f'{stage}_max_length')} tokens"
+                         + (f", **{dropped} dropped as too long**" if dropped else ", none dropped"))
+    capped = manifest.get("capped_to_time_budget") or {}
+    if capped:
+        notes.append("steps capped to the time budget: " + ", ".join(f"{k} = {v}" for k, v in capped.items()))
+    return ("\n\n" + " · ".join(notes)) if notes else ""
 
 
 def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
@@ -51,7 +66,8 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         base_model = gr.Textbox(label="Base model", value=defaults.base_model, elem_id="train-base-model")
         method = gr.Radio(label="Method", choices=["sft", "dpo", "sft+dpo"], value=defaults.method)
     with gr.Row():
-        max_steps = gr.Number(label="Max steps per stage (-1: one epoch)", value=60, precision=0,
+        max_steps = gr.Number(label="Max steps per stage (-1: whole epochs within the time budget)",
+                              value=defaults.sft_max_steps, precision=0,
                               elem_id="train-max-steps")
         learning_rate = gr.Number(label="Learning rate", value=defaults.learning_rate)
         batch_size = gr.Number(label="Batch size", value=defaults.batch_size, precision=0)
@@ -84,10 +100,14 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
             return f"⚠️ {exc}"
         location = resolve_lm(plan.base_model, settings.workspace.models_dir).location \
             if plan.base_model == defaults.base_model else plan.base_model
-        steps = max(plan.sft_max_steps, 1) * (2 if plan.method == "sft+dpo" else 1)
-        guess = estimate(parameter_count(location), steps, plan.batch_size, plan.max_length // 2)
         flag = " --include-unreviewed" if plan.pairs == "accepted+pending" else ""
-        return f"`{cli_command(project_name or 'PROJECT', plan)}{flag}` · {guess.hint()}"
+        command = f"`{cli_command(project_name or 'PROJECT', plan)}{flag}`"
+        if plan.sft_max_steps < 0:
+            budget = f"{plan.time_budget_minutes:.0f} min" if plan.time_budget_minutes else "no"
+            return f"{command} · whole epochs, capped at launch to a {budget} budget on this hardware"
+        steps = plan.sft_max_steps * (2 if plan.method == "sft+dpo" else 1)
+        guess = estimate(parameter_count(location), steps, plan.batch_size, plan.max_length or TYPICAL_ROW_TOKENS)
+        return f"{command} · {guess.hint()}"
 
     def launcher(project_name: str | None) -> LocalLauncher:
         if not project_name:
@@ -137,8 +157,8 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     def on_load() -> tuple[Any, Any, str]:
         projects = settings.workspace.projects()
         chosen = projects[0] if projects else None
-        return gr.update(choices=projects, value=chosen), run_choices(chosen), describe(chosen, *[
-            defaults.base_model, defaults.method, 60, defaults.learning_rate, defaults.batch_size, defaults.lora_r,
-            True])
+        return gr.update(choices=projects, value=chosen), run_choices(chosen), describe(
+            chosen, defaults.base_model, defaults.method, defaults.sft_max_steps, defaults.learning_rate,
+            defaults.batch_size, defaults.lora_r, True)
 
     demo.load(on_load, None, [project, run, command])
