@@ -74,6 +74,8 @@ def report_views(settings: AppSettings, project: str | None, run_id: str | None)
              pd.DataFrame(columns=["similarity", "count", "system"]))
     report = read_report(settings.workspace.project(project).runs_dir / run_id / "eval") \
         if project and run_id else None
+    if not run_id:
+        return ("_No completed run yet: train one in the **Train** tab, then come back._", *empty)
     if report is None:
         return ("_Not evaluated yet: press **Evaluate this run**._", *empty)
     table = pd.DataFrame([{"family": r["family"], "test kind": r["test_kind"], "n": r["n"],
