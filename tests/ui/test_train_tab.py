@@ -23,7 +23,7 @@ def test_start_a_run_and_watch_it_complete(page: Page, app_url: str, app_workspa
     steps = page.locator("#train-max-steps input")
     steps.fill("3")
     steps.press("Tab")
-    expect(page.locator("#train-command")).to_contain_text("min for")  # a time estimate once steps are fixed
+    expect(page.locator("#train-command")).to_contain_text("min for", timeout=30_000)  # an estimate for fixed steps
     page.locator("#train-start").click()
     status = page.locator("#train-status")
     expect(status).to_contain_text("running", timeout=60_000)

@@ -146,7 +146,9 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         return "Resumed from the last checkpoint."
 
     for control in (project, *plan_inputs):
-        control.change(describe, [project, *plan_inputs], command)
+        # One queue for every field: descriptions finish in the order they were asked for, so the last edit wins.
+        control.change(describe, [project, *plan_inputs], command, concurrency_id="train-describe",
+                       concurrency_limit=1)
     project.change(run_choices, project, run)
     start.click(do_start, [project, *plan_inputs], run)
     cancel.click(do_cancel, [project, run], status)
