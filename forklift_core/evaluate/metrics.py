@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from forklift_core.generate.answers import key_claims, states_fact
-from forklift_core.generate.grounding import Vocabulary, looks_like_path, mentions
+from forklift_core.generate.grounding import Vocabulary, looks_like_path, mentions, without_line
 
 # A bare path in prose: folders and a source-file extension, or at least one folder separator.
 _BARE_PATH = re.compile(r"(?<![\w/.`-])((?:[\w.-]+/)+[\w.-]+|[\w-]+\.(?:py|pyi|c|h|cc|cpp|hpp|js|jsx|ts|tsx|go|rs|"
@@ -29,7 +29,7 @@ class Grounding:
 
 def stated_paths(answer: str) -> list[str]:
     """File paths an answer names, backticked or bare, without a trailing :line."""
-    found = [re.sub(r"(:\d+)+$", "", m) for m in mentions(answer) if looks_like_path(re.sub(r"(:\d+)+$", "", m))]
+    found = [p for p in map(without_line, mentions(answer)) if looks_like_path(p)]
     found += [m.group(1) for m in _BARE_PATH.finditer(answer)]
     return list(dict.fromkeys(p.strip().rstrip(".,;") for p in found))
 

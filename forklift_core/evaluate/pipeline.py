@@ -52,13 +52,17 @@ class Evaluation:
         self.models = models or load_run_models(self.run_dir)
         self.embedder = embedder or Embedder(config.embedder)
         self.retriever = Retriever(reader.symbols(), self.embedder)
+        self._context_prompts: dict[tuple[str, ...], list[str]] = {}
 
     def prompts_for(self, questions: Sequence[str], system: str) -> list[str]:
         """The prompts one system sees: the bare questions, or the questions with retrieved evidence."""
         if not system.endswith(CONTEXT):
             return list(questions)
-        evidence = self.retriever.retrieve(questions, self.config.context_snippets)
-        return [with_context(q, e) for q, e in zip(questions, evidence)]
+        key = tuple(questions)
+        if key not in self._context_prompts:  # both models get the same evidence: retrieve it once
+            evidence = self.retriever.retrieve(questions, self.config.context_snippets)
+            self._context_prompts[key] = [with_context(q, e) for q, e in zip(questions, evidence)]
+        return self._context_prompts[key]
 
     def answers(self, system: str, questions: Sequence[str], progress: Progress, start: float,
                 span: float) -> list[str]:

@@ -51,7 +51,7 @@ class Vocabulary:
 
     def knows(self, mention: str) -> bool:
         """True when a backticked mention is a known path, folder, name or dotted chain of names."""
-        cleaned = re.sub(r"(:\d+)+$", "", mention.strip()).rstrip("/")
+        cleaned = without_line(mention.strip()).rstrip("/")
         if not cleaned or cleaned in self.paths or cleaned in self.directories:
             return True
         if looks_like_path(cleaned) or mention.strip().endswith("/"):
@@ -59,6 +59,11 @@ class Vocabulary:
         chain = re.sub(r"\(.*\)$", "", cleaned)
         parts = [p for p in re.split(r"\.|::", chain) if p]
         return all(p in self.names for p in parts) if parts else True
+
+
+def without_line(text: str) -> str:
+    """A mention without its trailing :line (or :line:column)."""
+    return re.sub(r"(:\d+)+$", "", text)
 
 
 def looks_like_path(text: str) -> bool:

@@ -18,7 +18,7 @@ from forklift_core.curate.export import DEFAULT_STATUSES, UNREVIEWED, export_dat
 from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.models import resolve_lm
 from forklift_core.train.estimate import dataset_stats, fit_to_budget, parameter_count
-from forklift_core.train.recipe import JOB_SCRIPT
+from forklift_core.train.recipe import JOB_SCRIPT, job_module
 from forklift_core.workspace import ProjectPaths, Workspace, write_json_atomic
 
 
@@ -44,12 +44,6 @@ class Launcher(Protocol):
     def poll(self, run_id: str) -> RunStatus: ...
     def cancel(self, run_id: str) -> None: ...
     def logs(self, run_id: str) -> str: ...
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def _job_environment() -> dict[str, str]:
@@ -112,7 +106,7 @@ class LocalLauncher:
         export_dataset(self.paths, folder / "dataset", "hf", statuses)
         resolved = resolve_lm(plan.base_model, self.workspace.models_dir)
         fitted = fit_to_budget(plan, dataset_stats(folder / "dataset"), parameter_count(resolved.location),
-                               cuda=_cuda())
+                               cuda=job_module()._cuda())
         (folder / "plan.yaml").write_text(replace(fitted, base_model_path=resolved.location).to_yaml())
         capped = {f"{s}_max_steps": getattr(fitted, f"{s}_max_steps") for s in ("sft", "dpo")
                   if getattr(fitted, f"{s}_max_steps") != getattr(plan, f"{s}_max_steps")}
