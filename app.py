@@ -2,7 +2,9 @@
 
 from forklift_core.ui import build_app
 
-demo = build_app()
+# Worker processes started with "spawn" (tree-sitter's pool) import this file as __mp_main__: they need none of
+# the UI, so only a real import or run builds it.
+demo = build_app() if __name__ != "__mp_main__" else None
 
 if __name__ == "__main__":
     from forklift_core.example import ensure_example_project

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from forklift_core.errors import ForkliftError
+from forklift_core.errors import ForkliftError, storage_error_message
 from forklift_core.progress import Progress
 from forklift_core.workspace import Workspace
 
@@ -360,6 +361,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.handler(args)
     except ForkliftError as exc:
         print(f"forklift: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) closed the pipe: stop quietly, and keep Python's exit-time flush quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        print(f"forklift: error: {storage_error_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("forklift: interrupted", file=sys.stderr)

@@ -90,6 +90,7 @@ class IngestConfig(StageConfig):
     archive_max_mb: int = option(1024, "Most bytes an archive may unpack to, in MiB.")
     archive_max_members: int = option(50_000, "Most members an archive may hold.")
     archive_max_ratio: int = option(100, "Largest unpacked/packed size ratio before an archive counts as a bomb.")
+    max_depth: int = option(64, "Deepest folder nesting read from a tree or an archive; deeper entries are skipped.")
     # --- file walk
     max_file_kb: int = option(1024, "Files larger than this (KiB) are skipped as oversized.")
     minified_avg_line: int = option(300, "Code files whose average line is longer than this are skipped as minified.")
@@ -110,7 +111,7 @@ class IngestConfig(StageConfig):
         if self.extractor not in ("auto", "ctags", "tree-sitter"):
             raise BadInputError(f"extractor must be auto, ctags or tree-sitter, not {self.extractor!r}")
         self.require_at_least(1, "clone_timeout_s", "clone_max_mb", "archive_max_mb", "archive_max_members",
-                              "archive_max_ratio", "max_file_kb", "minified_avg_line", "ctags_timeout_s",
+                              "archive_max_ratio", "max_depth", "max_file_kb", "minified_avg_line", "ctags_timeout_s",
                               "ctags_memory_mb", "snippet_max_lines", "snippet_max_chars", "doc_max_chars")
         if self.shards < 0:
             raise BadInputError("shards must be 0 (one per core) or more")

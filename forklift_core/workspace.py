@@ -13,13 +13,13 @@ from typing import Any
 from forklift_core.config import default_workspace
 from forklift_core.errors import BadInputError, NotFoundError
 
-_PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_PROJECT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MODELS_DIR = ".models"  # not a valid project name (leading dot), so it never collides with one
 
 
 def check_project_name(name: str) -> str:
     """A project name is a short slug, so it is always one safe directory name."""
-    if not _PROJECT_NAME.match(name or "") or ".." in name:
+    if not _PROJECT_NAME.fullmatch(name or "") or ".." in name:
         raise BadInputError(
             f"project name {name!r} is not allowed: use letters, digits, '.', '_' or '-' (at most 64)"
         )

@@ -21,6 +21,7 @@ SPLITS = ("train", "validation", "test")
 DEFAULT_STATUSES = ("accepted",)  # the curated state: what a reviewer accepted
 UNREVIEWED = ("pending",)  # added on request, e.g. before anyone has reviewed
 EXPORT_MARKER = ".forklift-export"  # only a folder carrying it is ever replaced by a new export
+STAGING_MARKER = ".forklift-staging"  # a .partial folder is removed only when ForkLift made it
 
 
 def sft_row(pair: dict[str, Any]) -> dict[str, Any]:
@@ -132,6 +133,15 @@ def dataset_card(meta: dict[str, Any], rows: dict[str, dict[str, list[dict[str, 
     return "---\n" + yaml.safe_dump(header, sort_keys=False, allow_unicode=True) + "---\n\n" + body
 
 
+def _clear_own_staging(staging: Path) -> None:
+    """Remove a staging folder left by an earlier ForkLift export; refuse one that ForkLift did not make."""
+    if not staging.exists() and not staging.is_symlink():
+        return
+    if staging.is_symlink() or not (staging / STAGING_MARKER).is_file():
+        raise BadInputError(f"{staging} exists and was not made by ForkLift; move it away, it is left untouched")
+    shutil.rmtree(staging)
+
+
 def export_dataset(paths: ProjectPaths, out: Path | None = None, fmt: str = "hf",
                    statuses: Sequence[str] = DEFAULT_STATUSES) -> dict[str, Any]:
     """Export the chosen statuses (accepted by default) and return counts, hash and location."""
@@ -148,11 +158,13 @@ def export_dataset(paths: ProjectPaths, out: Path | None = None, fmt: str = "hf"
     if out.exists() and any(out.iterdir()) and not (out / EXPORT_MARKER).is_file():
         raise BadInputError(f"{out} exists and is not a ForkLift export; choose an empty or new folder")
     staging = out.with_name(out.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
+    _clear_own_staging(staging)
     staging.mkdir(parents=True)
+    (staging / STAGING_MARKER).touch()
     files = _write(rows, staging, fmt)
     digest = dataset_hash(rows)
     (staging / EXPORT_MARKER).write_text(digest + "\n")
+    (staging / STAGING_MARKER).unlink()
     (staging / "README.md").write_text(dataset_card(store.meta(), rows, files, statuses, digest), encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)

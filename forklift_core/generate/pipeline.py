@@ -6,7 +6,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import replace
-from typing import Any
+from typing import Any, Iterator
 
 from forklift_core import __version__
 from forklift_core.config import GenerateConfig
@@ -15,7 +15,7 @@ from forklift_core.generate.answers import render
 from forklift_core.generate.facts import IndexView, build_facts
 from forklift_core.generate.grounding import Vocabulary, ungrounded_mentions
 from forklift_core.generate.negatives import hard_negatives
-from forklift_core.generate.secrets import SecretHit, redact
+from forklift_core.generate.secrets import SecretHit, SecretRedactor
 from forklift_core.generate.split import plan_splits
 from forklift_core.generate.templates import Template, phrasings
 from forklift_core.ingest.tables import IndexReader
@@ -26,24 +26,39 @@ from forklift_core.versions import package_version
 from forklift_core.workspace import Workspace
 
 
-def _redact_value(value: Any, fact: Fact, hits: list[SecretHit]) -> Any:
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside a fact's evidence or data."""
     if isinstance(value, str):
-        cleaned, found = redact(value, fact.path, fact.line)
-        hits.extend(found)
-        return cleaned
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+
+
+def _redacted(value: Any, redactor: SecretRedactor) -> Any:
+    if isinstance(value, str):
+        return redactor.redact(value)
     if isinstance(value, list):
-        return [_redact_value(v, fact, hits) for v in value]
+        return [_redacted(v, redactor) for v in value]
     if isinstance(value, dict):
-        return {k: _redact_value(v, fact, hits) for k, v in value.items()}
+        return {k: _redacted(v, redactor) for k, v in value.items()}
     return value
 
 
-def redact_facts(facts: list[Fact]) -> tuple[list[Fact], list[SecretHit]]:
-    """Facts with secrets removed from their evidence and fields, before any answer is rendered from them."""
-    hits: list[SecretHit] = []
-    cleaned = [replace(f, evidence=_redact_value(f.evidence, f, hits), data=_redact_value(f.data, f, hits))
-               for f in facts]
-    return cleaned, hits
+def redact_facts(facts: list[Fact], redactor: SecretRedactor | None = None) -> tuple[list[Fact], list[SecretHit]]:
+    """Facts with secrets removed from their evidence and fields, before any answer is rendered from them.
+
+    Two passes: every fact is scanned first, so a value detected in any one fact is removed from all of them.
+    """
+    redactor = redactor or SecretRedactor()
+    for fact in facts:
+        for text in (*_strings(fact.evidence), *_strings(fact.data)):
+            redactor.learn(text, fact.path, fact.line)
+    cleaned = [replace(f, evidence=_redacted(f.evidence, redactor), data=_redacted(f.data, redactor)) for f in facts]
+    return cleaned, redactor.hits
 
 
 def _teacher_additions(facts: list[Fact], config: GenerateConfig, paths: Any, vocab: Vocabulary, api_key: str | None,
@@ -80,8 +95,9 @@ def generate(project: str, workspace: Workspace, config: GenerateConfig | None =
     facts = build_facts(view, config)
     progress.report(0.15, f"{len(facts)} facts; scanning for secrets")
     hits: list[SecretHit] = []
+    redactor = SecretRedactor()
     if config.scan_secrets:
-        facts, hits = redact_facts(facts)
+        facts, hits = redact_facts(facts, redactor)
     vocab = Vocabulary.build(view.paths, view.symbols, [f["command"] for f in view.build_facts])
     paraphrases, explanations = _teacher_additions(facts, config, paths, vocab, teacher_api_key, progress)
     questions: dict[str, list[tuple[Template, str]]] = {}
@@ -122,7 +138,8 @@ def generate(project: str, workspace: Workspace, config: GenerateConfig | None =
 
         prefs.extend(onpolicy_negatives(qa, {f.id: f for f in facts}, config, workspace.models_dir, progress))
     if config.scan_secrets:
-        qa, prefs = _scan_answers(qa, prefs, hits)
+        qa, prefs = _scan_answers(qa, prefs, redactor)
+        hits = redactor.hits
     progress.report(0.95, f"storing {len(qa)} Q&A and {len(prefs)} preference pairs")
     meta = {"source": manifest.get("source"), "commit": manifest.get("commit"), "project": project,
             "generate_config": config.to_dict(), "forklift": __version__,
@@ -135,22 +152,16 @@ def generate(project: str, workspace: Workspace, config: GenerateConfig | None =
 
 
 def _scan_answers(qa: list[QAPair], prefs: list[PreferencePair],
-                  hits: list[SecretHit]) -> tuple[list[QAPair], list[PreferencePair]]:
+                  redactor: SecretRedactor) -> tuple[list[QAPair], list[PreferencePair]]:
     """A last pass over every text that enters a pair (teacher output and model answers included)."""
-    def clean(text: str) -> str:
-        cleaned, found = redact(text)
-        hits.extend(found)
-        return cleaned
-
-    cache: dict[str, str] = {}
-
-    def cached(text: str) -> str:
-        if text not in cache:
-            cache[text] = clean(text)
-        return cache[text]
-
-    qa = [replace(p, question=cached(p.question), answer=cached(p.answer), concise=cached(p.concise)) for p in qa]
-    prefs = [replace(p, prompt=cached(p.prompt), chosen=cached(p.chosen), rejected=cached(p.rejected)) for p in prefs]
+    texts = {t for p in qa for t in (p.question, p.answer, p.concise)}
+    texts |= {t for p in prefs for t in (p.prompt, p.chosen, p.rejected)}
+    for text in texts:
+        redactor.learn(text)
+    cleaned = {text: redactor.redact(text) for text in texts}
+    qa = [replace(p, question=cleaned[p.question], answer=cleaned[p.answer], concise=cleaned[p.concise]) for p in qa]
+    prefs = [replace(p, prompt=cleaned[p.prompt], chosen=cleaned[p.chosen], rejected=cleaned[p.rejected])
+             for p in prefs]
     return qa, prefs
 
 

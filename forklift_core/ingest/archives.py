@@ -11,6 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Iterator
 
 from forklift_core.errors import BadInputError
+from forklift_core.ingest.names import unsafe_name_reason
 
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _CHUNK = 1 << 16
@@ -23,6 +24,7 @@ class ArchiveLimits:
     max_bytes: int
     max_members: int
     max_ratio: int
+    max_depth: int = 64
 
 
 @dataclass(frozen=True)
@@ -69,21 +71,34 @@ def _tar_members(archive: tarfile.TarFile) -> Iterator[tuple[_Member, tarfile.Ta
         yield _Member(info.name, kind, info.size, 0), info
 
 
-def _copy_capped(src: IO[bytes], dest: Path, budget: int) -> int:
-    """Copy until EOF; stop with an error as soon as the byte budget is spent (sizes in headers lie)."""
+def _copy_capped(src: IO[bytes], dest: Path, byte_budget: int, ratio_budget: int, ratio: int) -> int:
+    """Copy until EOF, stopping as soon as either budget is spent, chunk by chunk (sizes in headers lie)."""
     written = 0
     with dest.open("xb") as out:
         while chunk := src.read(_CHUNK):
             written += len(chunk)
-            if written > budget:
+            if written > byte_budget:
                 raise BadInputError("archive unpacks to more than the allowed size; refused as a possible bomb")
+            if written > ratio_budget:
+                raise BadInputError(f"archive unpacks to more than {ratio}x its size; refused as a possible bomb")
             out.write(chunk)
     return written
+
+
+def _skip_reason(relative: PurePosixPath, limits: ArchiveLimits) -> str | None:
+    """Why a member is left out (a name no tool may see, or nested too deep), or None to extract it."""
+    if any(unsafe_name_reason(part) for part in relative.parts):
+        return "archive_unsafe_name"
+    if len(relative.parts) > limits.max_depth:
+        return "archive_too_deep"
+    return None
 
 
 def extract_archive(archive_path: Path, dest: Path, limits: ArchiveLimits) -> tuple[Path, Counter[str]]:
     """Extract into dest and return the tree root (the single top folder, if any) and skip counts."""
     packed_size = max(archive_path.stat().st_size, 1)
+    # The ratio is checked while each member streams, so a bomb stops at the cap, never after it is on disk.
+    ratio_cap = max(limits.max_ratio * packed_size, 1 << 20)
     skipped: Counter[str] = Counter()
     dest.mkdir(parents=True, exist_ok=True)
     total = 0
@@ -109,6 +124,10 @@ def extract_archive(archive_path: Path, dest: Path, limits: ArchiveLimits) -> tu
                     continue
                 if not relative.parts:
                     continue
+                reason = _skip_reason(relative, limits)
+                if reason:
+                    skipped[reason] += 1
+                    continue
                 target = dest.joinpath(*relative.parts)
                 if member.kind == "dir":
                     target.mkdir(parents=True, exist_ok=True)
@@ -125,10 +144,8 @@ def extract_archive(archive_path: Path, dest: Path, limits: ArchiveLimits) -> tu
                     skipped["archive_special"] += 1
                     continue
                 with src:
-                    total += _copy_capped(src, target, limits.max_bytes - total)
-                if total > (1 << 20) and total / packed_size > limits.max_ratio:
-                    raise BadInputError(f"archive unpacks to more than {limits.max_ratio}x its size; "
-                                        "refused as a possible bomb")
+                    total += _copy_capped(src, target, limits.max_bytes - total, ratio_cap - total,
+                                          limits.max_ratio)
         except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError) as exc:
             raise BadInputError(f"{archive_path.name} is damaged: {exc}") from exc
     entries = [p for p in dest.iterdir()]

@@ -13,7 +13,8 @@ from forklift_core.ingest.ctags import memory_cap
 from forklift_core.ingest.treesitter import RawReference
 
 _RESULT_COUNT = re.compile(r"^(?:>> )?cscope: (\d+) lines?$")
-_SAFE_PATH = re.compile(r"^[^\s\"'\\]+$")  # cscope's file list cannot quote every name; others are left out
+# cscope's file list cannot quote every name, and a line starting with '-' is read as an option: both left out.
+_SAFE_PATH = re.compile(r"^[^\s\"'\\-][^\s\"'\\]*$")
 
 
 def cscope_available() -> bool:
@@ -44,7 +45,7 @@ def parse_line_mode(output: str, names: Sequence[str]) -> list[RawReference]:
 def cscope_callers(root: str, c_files: Sequence[str], function_names: Sequence[str], timeout_s: int,
                    memory_mb: int) -> list[RawReference]:
     """Call sites of each named C function, found by cscope over an explicit file list."""
-    files = [f for f in c_files if _SAFE_PATH.match(f)]
+    files = [f for f in c_files if _SAFE_PATH.fullmatch(f)]
     names = sorted({n for n in function_names if n.isidentifier()})
     if not files or not names:
         return []

@@ -59,8 +59,20 @@ def memory_cap(limit_bytes: int) -> Callable[[], None]:
     return apply
 
 
-def parse_ctags_json(output: bytes) -> list[Definition]:
-    """Definitions from ctags JSON lines, kinds mapped onto ForkLift's canonical kinds."""
+def file_list(paths: Sequence[str]) -> bytes:
+    """The list ctags reads with -L: one './'-prefixed name a line, so no name is ever parsed as an option.
+
+    Names with control characters never get here (the walk skips them), so a line is always one whole name.
+    """
+    return "".join(f"./{path}\n" for path in paths).encode()
+
+
+def parse_ctags_json(output: bytes, listed: set[str] | None = None) -> list[Definition]:
+    """Definitions from ctags JSON lines, kinds mapped onto ForkLift's canonical kinds.
+
+    With `listed`, a tag for any file not in that set is dropped: whatever ctags was tricked into reading, only
+    files the walk vetted reach the index.
+    """
     defs = []
     for raw in output.splitlines():
         try:
@@ -69,14 +81,18 @@ def parse_ctags_json(output: bytes) -> list[Definition]:
             continue
         if tag.get("_type") != "tag":
             continue
-        spec = language_for(tag["path"])
+        path = tag.get("path", "")
+        path = path[2:] if path.startswith("./") else path
+        if listed is not None and path not in listed:
+            continue
+        spec = language_for(path)
         if spec is None:
             continue
         kind = spec.ctags_kinds.get(tag.get("kind", ""), tag.get("kind", ""))
         if not kind:
             continue
         defs.append(Definition(
-            name=tag["name"], kind=kind, language=spec.name, path=tag["path"], line=int(tag.get("line", 0)),
+            name=tag["name"], kind=kind, language=spec.name, path=path, line=int(tag.get("line", 0)),
             end_line=int(tag.get("end", 0)), scope=tag.get("scope", ""),
             scope_kind=spec.ctags_kinds.get(tag.get("scopeKind", ""), tag.get("scopeKind", "")) or "",
             signature=tag.get("signature", ""), access=tag.get("access", ""), extractor="ctags",
@@ -88,16 +104,16 @@ def _run_shard(root: str, shard: list[FileRecord], timeout_s: int, memory_bytes:
     languages = {language_for(f.path).ctags_name for f in shard}  # type: ignore[union-attr]
     if languages & {"C", "C++"}:
         languages |= {"C", "C++"}  # ctags reads a .h as C++; both stay enabled so headers are never dropped
-    file_list = "".join(f.path + "\n" for f in shard).encode()
     try:
-        proc = subprocess.run(ctags_argv(languages), cwd=root, input=file_list, capture_output=True,
+        proc = subprocess.run(ctags_argv(languages), cwd=root, input=file_list([f.path for f in shard]),
+                              capture_output=True,
                               timeout=timeout_s, preexec_fn=memory_cap(memory_bytes))
     except subprocess.TimeoutExpired as exc:
         raise ToolError(f"ctags took longer than {timeout_s}s on a shard of {len(shard)} files") from exc
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ToolError(f"ctags failed: {message[-1] if message else proc.returncode}")
-    return parse_ctags_json(proc.stdout)
+    return parse_ctags_json(proc.stdout, {f.path for f in shard})
 
 
 def run_ctags(root: str, files: Sequence[FileRecord], shards: int, timeout_s: int, memory_mb: int) -> list[Definition]:

@@ -98,8 +98,11 @@ def _enrich(root: Path, defs: list[Definition], config: IngestConfig, progress: 
 
 
 def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig | None = None,
-           progress: Progress | None = None) -> dict[str, Any]:
-    """Index a source into the project's workspace and return the summary (also kept in manifest.json)."""
+           progress: Progress | None = None, uploaded: bool = False, owner: str | None = None) -> dict[str, Any]:
+    """Index a source into the project's workspace and return the summary (also kept in manifest.json).
+
+    `uploaded` marks an archive sent through the app; `owner` is the signed-in user who may change the project.
+    """
     config = config or IngestConfig()
     progress = progress or Progress()
     paths = workspace.project(project)
@@ -107,7 +110,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
     started = time.perf_counter()
     timings: dict[str, float] = {}
     progress.report(0.0, f"opening {source}")
-    tree = open_source(source, config, paths.scratch_dir, progress)
+    tree = open_source(source, config, paths.scratch_dir, progress, uploaded)
     try:
         mark = time.perf_counter()
         walked = walk_tree(tree.root, config, progress)
@@ -170,6 +173,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
     }
     manifest = {
         **summary,
+        "owner": owner,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "tools": {"forklift": __version__, "ctags": ctags_version() or "", "cscope": "used" if used_cscope else "", "python": platform.python_version(),
                   "tree_sitter_language_pack": package_version("tree-sitter-language-pack"),

@@ -41,7 +41,7 @@ def read_head_commit(root: Path) -> str | None:
         return None
     try:
         head = (git_dir / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
-        if _SHA.match(head):
+        if _SHA.fullmatch(head):
             return head
         if not head.startswith("ref: "):
             return None
@@ -51,20 +51,25 @@ def read_head_commit(root: Path) -> str | None:
         loose = git_dir / ref
         if loose.is_file():
             value = loose.read_text(encoding="utf-8", errors="replace").strip()
-            return value if _SHA.match(value) else None
+            return value if _SHA.fullmatch(value) else None
         packed = git_dir / "packed-refs"
         if packed.is_file():
             for line in packed.read_text(encoding="utf-8", errors="replace").splitlines():
                 sha, _, name = line.partition(" ")
-                if name.strip() == ref and _SHA.match(sha):
+                if name.strip() == ref and _SHA.fullmatch(sha):
                     return sha
     except OSError:
         return None
     return None
 
 
-def open_source(spec: str, config: IngestConfig, scratch: Path, progress: Progress) -> SourceTree:
-    """Resolve a source spec; a URL is cloned and an archive extracted under scratch."""
+def open_source(spec: str, config: IngestConfig, scratch: Path, progress: Progress,
+                uploaded: bool = False) -> SourceTree:
+    """Resolve a source spec; a URL is cloned and an archive extracted under scratch.
+
+    `uploaded` marks an archive the visitor sent through the app: where local paths are disabled it is the only
+    file on this machine ForkLift will open, and a refused path never says whether it exists.
+    """
     spec = (spec or "").strip()
     if not spec:
         raise BadInputError("no source given: pass a path, an https git URL or an archive")
@@ -80,13 +85,16 @@ def open_source(spec: str, config: IngestConfig, scratch: Path, progress: Progre
             shutil.rmtree(scratch, ignore_errors=True)
             raise
         return SourceTree(dest, "git", target.url, read_head_commit(dest), scratch=scratch)
+    if not (config.allow_local_paths or uploaded):
+        raise BadInputError("local paths are disabled here; give an https git URL or upload an archive")
     path = Path(spec).expanduser()
     if not path.exists():
         raise BadInputError(f"source {spec!r} does not exist")
     if path.is_file() and is_archive(path):
         if scratch.exists():
             shutil.rmtree(scratch)
-        limits = ArchiveLimits(config.archive_max_mb * MiB, config.archive_max_members, config.archive_max_ratio)
+        limits = ArchiveLimits(config.archive_max_mb * MiB, config.archive_max_members, config.archive_max_ratio,
+                               config.max_depth)
         progress.report(0.02, f"extracting {path.name}")
         try:
             root, skipped = extract_archive(path, scratch / "tree", limits)
@@ -95,9 +103,7 @@ def open_source(spec: str, config: IngestConfig, scratch: Path, progress: Progre
             raise
         # An uploaded tree may carry a .git folder; its commit is read from files, never by running git.
         return SourceTree(root, "archive", path.name, read_head_commit(root), skipped, scratch=scratch)
-    if path.is_file():
+    if path.is_file() or uploaded:
         raise BadInputError(f"{path.name} is neither a directory nor a .zip/.tar archive")
-    if not config.allow_local_paths:
-        raise BadInputError("local paths are disabled here; give an https git URL or upload an archive")
     root = path.resolve()
     return SourceTree(root, "path", str(root), read_head_commit(root))

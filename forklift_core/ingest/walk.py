@@ -15,6 +15,7 @@ import pathspec
 
 from forklift_core.config import IngestConfig
 from forklift_core.ingest.languages import file_category, language_for
+from forklift_core.ingest.names import unsafe_name_reason
 from forklift_core.progress import Progress
 from forklift_core.records import FileRecord
 
@@ -98,11 +99,19 @@ def walk_tree(root: Path, config: IngestConfig, progress: Progress) -> WalkResul
         rel_dir = os.path.relpath(dirpath, root_real).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir
         rules.load(Path(dirpath), rel_dir)
+        # Bounded depth: a hostile tree of thousands of nested folders must not exhaust os.walk's recursion.
+        depth = rel_dir.count("/") + 1 if rel_dir else 0
+        too_deep = depth + 1 > config.max_depth
         kept_dirs = []
         for name in sorted(dirnames):
             rel = f"{rel_dir}/{name}" if rel_dir else name
             full = os.path.join(dirpath, name)
-            if os.path.islink(full):
+            unsafe = unsafe_name_reason(name)
+            if unsafe:
+                result.skipped[f"{unsafe}_dir"] += 1
+            elif too_deep:
+                result.skipped["too_deep_dir"] += 1
+            elif os.path.islink(full):
                 result.skipped["symlink"] += 1
             elif name in skip_dirs:
                 result.skipped["vendored_dir" if name != ".git" else "vcs_dir"] += 1
@@ -130,6 +139,9 @@ def _read_file(root_real: str, dirpath: str, name: str, rel: str, rules: _Ignore
                config: IngestConfig) -> tuple[FileRecord | None, str | None]:
     """(record, warning) for a kept file, or (None, skip reason)."""
     full = os.path.join(dirpath, name)
+    unsafe = unsafe_name_reason(name)
+    if unsafe:
+        return None, unsafe
     if rules.ignored(rel, is_dir=False):
         return None, "gitignored"
     try:

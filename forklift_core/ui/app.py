@@ -6,7 +6,7 @@ import os
 
 import gradio as gr
 
-from forklift_core.ui.common import AppSettings
+from forklift_core.ui.common import AppSettings, sign_in_section
 from forklift_core.ui.tabs.compare import build_compare_tab
 from forklift_core.ui.tabs.curate import SHORTCUTS_JS, build_curate_tab
 from forklift_core.ui.tabs.generate import build_generate_tab
@@ -23,6 +23,7 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
     settings = settings or AppSettings.from_env()
     with gr.Blocks(title="ForkLift") as demo:
         gr.Markdown(INTRO)
+        sign_in_section(settings)
         with gr.Tab("Ingest", id="ingest"):
             build_ingest_tab(settings, demo)
         with gr.Tab("Generate", id="generate"):

@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 import gradio as gr
 
-from forklift_core.errors import ForkliftError
+from forklift_core.access import require_write_access
+from forklift_core.errors import ForkliftError, storage_error_message
 from forklift_core.ingest.languages import language_for
 from forklift_core.workspace import Workspace
 
@@ -22,12 +23,29 @@ class AppSettings:
 
     workspace: Workspace
     public: bool  # a public Space: no local paths, no writes by anonymous visitors
+    on_space: bool = False  # Hugging Face sign-in exists only on a Space
 
     @classmethod
     def from_env(cls, workspace: Workspace | None = None) -> "AppSettings":
         """Read FORKLIFT_PUBLIC / SPACE_ID at build time (never at import)."""
-        public = os.environ.get("FORKLIFT_PUBLIC", "1" if os.environ.get("SPACE_ID") else "0") == "1"
-        return cls(workspace or Workspace.default(), public)
+        on_space = bool(os.environ.get("SPACE_ID"))
+        public = os.environ.get("FORKLIFT_PUBLIC", "1" if on_space else "0") == "1"
+        return cls(workspace or Workspace.default(), public, on_space)
+
+
+def sign_in_section(settings: AppSettings) -> None:
+    """Sign-in for a public app: the Hugging Face button on a Space, a read-only notice elsewhere.
+
+    Off a Space Gradio can only mock sign-in through a Hub login, which a public preview must not depend on,
+    so a local `FORKLIFT_PUBLIC=1` run is the anonymous visitor's view: everything readable, nothing writable.
+    """
+    if not settings.public:
+        return
+    if settings.on_space:
+        gr.LoginButton(elem_id="login")
+        return
+    gr.Markdown("**Public preview:** visitors can look around; changes need Hugging Face sign-in, "
+                "which is available when ForkLift runs as a Space.", elem_id="public-notice")
 
 
 @dataclass(frozen=True)
@@ -47,6 +65,14 @@ def reviewer(settings: AppSettings, profile: gr.OAuthProfile | None) -> Reviewer
     return Reviewer(os.environ.get("FORKLIFT_USER") or os.environ.get("USER") or "local", True)
 
 
+def writer(settings: AppSettings, profile: gr.OAuthProfile | None, project: str | None, action: str) -> Reviewer:
+    """The person about to change a project; on a public Space only its signed-in owner (else a clear refusal)."""
+    person = reviewer(settings, profile)
+    if settings.public:
+        require_write_access(settings.workspace, project, profile.username if profile else None, action)
+    return person
+
+
 def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
     """Show a core ForkliftError as a Gradio error message instead of a stack trace."""
 
@@ -57,6 +83,8 @@ def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
                 yield from handler(*args, **kwargs)
             except ForkliftError as exc:
                 raise gr.Error(str(exc)) from exc
+            except OSError as exc:
+                raise gr.Error(storage_error_message(exc)) from exc
 
         return streaming
 
@@ -66,6 +94,8 @@ def user_errors(handler: Callable[..., Any]) -> Callable[..., Any]:
             return handler(*args, **kwargs)
         except ForkliftError as exc:
             raise gr.Error(str(exc)) from exc
+        except OSError as exc:
+            raise gr.Error(storage_error_message(exc)) from exc
 
     return wrapped
 

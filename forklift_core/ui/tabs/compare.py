@@ -18,7 +18,7 @@ from forklift_core.evaluate.pipeline import Evaluation
 from forklift_core.evaluate.report import METRICS, read_report
 from forklift_core.progress import Progress
 from forklift_core.train.launch import LocalLauncher
-from forklift_core.ui.common import AppSettings, CancelFlags, reviewer, user_errors
+from forklift_core.ui.common import AppSettings, CancelFlags, user_errors, writer
 
 _CANCEL_FLAGS = CancelFlags()
 REPORT_COLUMNS = ["family", "test kind", "n"] + [f"{m} (base → tuned)" for m in METRICS]
@@ -182,8 +182,9 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
                scores_markdown(scores["answers"][TUNED]), note)
 
     @user_errors
-    def do_evaluate(project_name: str | None, run_id: str | None, request: gr.Request,
+    def do_evaluate(project_name: str | None, run_id: str | None, request: gr.Request, profile: gr.OAuthProfile | None,
                     progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        writer(settings, profile, project_name, "evaluate a run")
         evaluation = loaded.get(project_name, run_id)
         flag = _CANCEL_FLAGS.start(request)
         evaluation.run(Progress(lambda fraction, message: progress(fraction, desc=message), flag))
@@ -205,9 +206,7 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
                     profile: gr.OAuthProfile | None) -> tuple[Any, str]:
             if pair is None:
                 raise gr.Error("press “Show two answers” first")
-            person = reviewer(settings, profile)
-            if not person.can_edit:
-                raise gr.Error("Sign in with Hugging Face to judge: anonymous visitors have a read-only view.")
+            person = writer(settings, profile, project_name, "judge answers")
             evaluation = loaded.get(project_name, run_id)
             result = judge.record(evaluation.store, run_id, pair, choice, person.name, send)
             tally = ", ".join(f"{k}: {v}" for k, v in sorted(result["tally"].items()))

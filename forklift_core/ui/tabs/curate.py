@@ -61,8 +61,6 @@ def _filters_section(settings: AppSettings) -> _Filters:
         path = gr.Textbox(label="File or folder", placeholder="src/ or src/app.py", scale=1)
         text = gr.Textbox(label="Search text", placeholder="a word in the question or answers", scale=2,
                           elem_id="curate-search")
-        if settings.public:
-            gr.LoginButton(scale=1)
     return _Filters(project, kind, family, status, split, negative, path, text)
 
 

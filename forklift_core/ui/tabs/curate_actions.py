@@ -13,7 +13,7 @@ from forklift_core.curate.review import ConflictError, PairFilter
 from forklift_core.curate.store import CurationStore
 from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.ingest.tables import IndexReader
-from forklift_core.ui.common import AppSettings, code_language, reviewer, user_errors
+from forklift_core.ui.common import AppSettings, code_language, user_errors, writer
 
 PAGE_SIZE = 25
 TABLE_COLUMNS = ["status", "kind", "family", "split", "question", "id"]
@@ -93,12 +93,9 @@ class CurateActions:
         """The project's curation store (a clear error when there is none yet)."""
         return _store(self.settings, project)
 
-    def who(self, profile: gr.OAuthProfile | None) -> str:
-        """The editing user's name; a read-only visitor gets a clear refusal."""
-        person = reviewer(self.settings, profile)
-        if not person.can_edit:
-            raise gr.Error("Sign in with Hugging Face to edit: anonymous visitors have a read-only view.")
-        return person.name
+    def who(self, project: str | None, profile: gr.OAuthProfile | None) -> str:
+        """The editing user's name; a read-only visitor or another user's project gets a clear refusal."""
+        return writer(self.settings, profile, project, "edit pairs").name
 
     def show_pair(self, project: str, pair: dict[str, Any] | None, note: str = "") -> list[Any]:
         """Values for [selected, version, detail, question, answer, rejected, comment, evidence, snippet, message]."""
@@ -174,7 +171,7 @@ class CurateActions:
         @user_errors
         def handler(project: str, pair_id: str, base: int, question: str, answer: str, rejected: str, comment: str,
                     profile: gr.OAuthProfile | None) -> list[Any]:
-            user = self.who(profile)
+            user = self.who(project, profile)
             changes = {**self._editor_changes(project, pair_id, question, answer, rejected, comment), "status": status}
             return self._save(project, pair_id, base, changes, user, f"Saved: **{status}** by {user}.")
         return handler
@@ -183,14 +180,14 @@ class CurateActions:
     def save_edit(self, project: str, pair_id: str, base: int, question: str, answer: str, rejected: str,
                   comment: str, profile: gr.OAuthProfile | None) -> list[Any]:
         """Save the editor's text without changing the status."""
-        user = self.who(profile)
+        user = self.who(project, profile)
         changes = self._editor_changes(project, pair_id, question, answer, rejected, comment)
         return self._save(project, pair_id, base, changes, user, f"Saved by {user}.")
 
     @user_errors
     def swap(self, project: str, pair_id: str, base: int, profile: gr.OAuthProfile | None) -> list[Any]:
         """Swap a preference pair's chosen and rejected answers."""
-        user = self.who(profile)
+        user = self.who(project, profile)
         try:
             pair = review.swap_chosen_rejected(self.store(project), pair_id, int(base), user)
         except ConflictError as conflict:
@@ -200,7 +197,7 @@ class CurateActions:
     @user_errors
     def undo(self, project: str, profile: gr.OAuthProfile | None) -> list[Any]:
         """Revert this reviewer's most recent edit."""
-        pair = review.undo_last(self.store(project), self.who(profile))
+        pair = review.undo_last(self.store(project), self.who(project, profile))
         return self.show_pair(project, review.get_pair(self.store(project), pair["id"]), "Undone.")
 
     def step(self, delta: int) -> Callable[..., list[Any]]:
@@ -228,7 +225,7 @@ class CurateActions:
     def confirm_bulk(self, project: str, kind: str, family: str, status: str, split: str, negative: str, path: str,
                      text: str, action: str, profile: gr.OAuthProfile | None) -> tuple[str, Any]:
         """Apply the bulk action to every pair under the filter, each edit logged."""
-        user = self.who(profile)
+        user = self.who(project, profile)
         where = _filter(kind, family, status, split, negative, path, text)
         changed = review.bulk_edit(self.store(project), where, BULK_ACTIONS[action], user)
         return f"✅ {action}: {changed} pairs changed by {user}.", gr.update(visible=False)

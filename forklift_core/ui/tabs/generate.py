@@ -12,7 +12,7 @@ from forklift_core.curate.export import DEFAULT_STATUSES, UNREVIEWED, export_dat
 from forklift_core.curate.store import CurationStore
 from forklift_core.generate.pipeline import generate
 from forklift_core.progress import Progress
-from forklift_core.ui.common import AppSettings, CancelFlags, user_errors
+from forklift_core.ui.common import AppSettings, CancelFlags, user_errors, writer
 
 SAMPLE_COLUMNS = ["split", "family", "question", "answer", "status"]
 _CANCEL_FLAGS = CancelFlags()
@@ -76,9 +76,11 @@ def build_generate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
 
     @user_errors
     def do_generate(name: str, kinds: list[str], by: str, seed_value: float, url: str, model: str, key: str,
-                    request: gr.Request, progress: gr.Progress = gr.Progress()) -> tuple[str, pd.DataFrame]:
+                    request: gr.Request, profile: gr.OAuthProfile | None,
+                    progress: gr.Progress = gr.Progress()) -> tuple[str, pd.DataFrame]:
         if not name:
             raise gr.Error("choose an ingested project first")
+        writer(settings, profile, name, "generate pairs")
         config = GenerateConfig(negatives=tuple(kinds), holdout_by=by, seed=int(seed_value),
                                 teacher_url=(url or "").strip(), teacher_model=(model or "").strip(),
                                 teacher_allow_private=not settings.public)
@@ -88,9 +90,10 @@ def build_generate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         return counts_markdown(result), _sample(settings, name)
 
     @user_errors
-    def do_export(name: str, format_name: str, include_unreviewed: bool) -> str:
+    def do_export(name: str, format_name: str, include_unreviewed: bool, profile: gr.OAuthProfile | None) -> str:
         if not name:
             raise gr.Error("choose a project first")
+        writer(settings, profile, name, "export a dataset")
         statuses = DEFAULT_STATUSES + (UNREVIEWED if include_unreviewed else ())
         result = export_dataset(settings.workspace.project(name), fmt=format_name, statuses=statuses)
         counts = ", ".join(f"{k}: " + "/".join(f"{s} {n}" for s, n in v.items()) for k, v in result["counts"].items())

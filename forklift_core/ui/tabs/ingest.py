@@ -12,7 +12,9 @@ from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.ingest.index import ingest
 from forklift_core.ingest.tables import IndexReader
 from forklift_core.progress import Progress
-from forklift_core.ui.common import AppSettings, CancelFlags, code_language, user_errors
+from forklift_core.curate.store import CurationStore
+from forklift_core.generate.secrets import redact_for_display
+from forklift_core.ui.common import AppSettings, CancelFlags, code_language, user_errors, writer
 
 SYMBOL_COLUMNS = ["name", "kind", "language", "path", "line", "scope", "signature", "id"]
 _PAGE = 500
@@ -52,11 +54,22 @@ def _symbol_detail(settings: AppSettings, project: str, symbol_id: str) -> tuple
     refs = reader.references(symbol["name"])
     callers = [f"`{e['path']}:{e['line']}` {e['src_name'] or '(file level)'}" for e in refs["callers"]
                if e["dst_id"] in (symbol_id, "")][:12]
-    doc = symbol["doc"].replace("\n", " ") if symbol["doc"] else "_no docstring or leading comment_"
+    fingerprints = _secret_fingerprints(settings, project)
+    doc = redact_for_display(symbol["doc"], fingerprints).replace("\n", " ") if symbol["doc"] else \
+        "_no docstring or leading comment_"
     header = (f"### `{symbol['name']}` — {symbol['kind']} in `{symbol['path']}` lines "
               f"{symbol['line']}–{symbol['end_line']}\n\n{doc}\n\n"
               f"**Used by ({len(callers)}):** " + (", ".join(callers) if callers else "no recorded callers"))
-    return header, gr.update(value=symbol["snippet"], language=code_language(symbol["path"]))
+    snippet = redact_for_display(symbol["snippet"], fingerprints)
+    return header, gr.update(value=snippet, language=code_language(symbol["path"]))
+
+
+def _secret_fingerprints(settings: AppSettings, project: str) -> set[str]:
+    """Fingerprints of the secrets generation found anywhere in the project (empty before generation)."""
+    paths = settings.workspace.project(project)
+    if not paths.curation_db.is_file():
+        return set()
+    return {hit["fingerprint"] for hit in CurationStore(paths.curation_db).secret_hits()}
 
 
 def build_ingest_tab(settings: AppSettings, demo: gr.Blocks) -> None:
@@ -85,15 +98,17 @@ def build_ingest_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     snippet = gr.Code(label="Source", interactive=False, elem_id="symbol-snippet")
 
     @user_errors
-    def do_ingest(name: str, spec: str, uploaded: str | None, request: gr.Request,
+    def do_ingest(name: str, spec: str, uploaded: str | None, request: gr.Request, profile: gr.OAuthProfile | None,
                   progress: gr.Progress = gr.Progress()) -> tuple[str, Any, pd.DataFrame]:
         chosen = uploaded or (spec or "").strip()
         if not chosen:
             raise BadInputError("give a path, an https git URL or an archive to ingest")
+        person = writer(settings, profile, name.strip(), "ingest a repository")
         flag = _CANCEL_FLAGS.start(request)
         config = IngestConfig(allow_local_paths=not settings.public)
         report = Progress(lambda fraction, message: progress(fraction, desc=message), flag)
-        result = ingest(chosen, name.strip(), settings.workspace, config, report)
+        result = ingest(chosen, name.strip(), settings.workspace, config, report, uploaded=bool(uploaded),
+                        owner=person.name if settings.public else None)
         projects = settings.workspace.projects()
         frame = _symbols_frame(settings, result["project"], "", "all")
         return summary_markdown(result), gr.update(choices=projects, value=result["project"]), frame

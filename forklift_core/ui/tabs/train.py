@@ -13,7 +13,7 @@ from forklift_core.models import resolve_lm
 from forklift_core.train.estimate import TYPICAL_ROW_TOKENS, estimate, parameter_count
 from forklift_core.train.launch import LocalLauncher, RunStatus
 from forklift_core.train.recipe import cli_command
-from forklift_core.ui.common import AppSettings, user_errors
+from forklift_core.ui.common import AppSettings, user_errors, writer
 
 CURVES = ("loss", "eval_loss", "rewards/accuracies")
 
@@ -128,18 +128,22 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         return gr.update(choices=runs, value=select or (runs[0] if runs else None))
 
     @user_errors
-    def do_start(project_name: str | None, *values: Any) -> Any:
-        run_id = launcher(project_name).start(plan_from(*values))
+    def do_start(project_name: str | None, base: str, method_v: str, steps: float, lr: float, batch: float, r: float,
+                 pending: bool, profile: gr.OAuthProfile | None) -> Any:
+        writer(settings, profile, project_name, "train")
+        run_id = launcher(project_name).start(plan_from(base, method_v, steps, lr, batch, r, pending))
         return run_choices(project_name, run_id)
 
     @user_errors
-    def do_cancel(project_name: str | None, run_id: str | None) -> str:
+    def do_cancel(project_name: str | None, run_id: str | None, profile: gr.OAuthProfile | None) -> str:
+        writer(settings, profile, project_name, "cancel a run")
         if run_id:
             launcher(project_name).cancel(run_id)
         return "Cancelling: the job saves a checkpoint, then stops. Resume continues from it."
 
     @user_errors
-    def do_resume(project_name: str | None, run_id: str | None) -> str:
+    def do_resume(project_name: str | None, run_id: str | None, profile: gr.OAuthProfile | None) -> str:
+        writer(settings, profile, project_name, "resume a run")
         if not run_id:
             raise gr.Error("choose a run to resume")
         launcher(project_name).launch(run_id)
