@@ -81,3 +81,21 @@ def page(browser, app_url):
     page.goto(app_url)
     yield page
     context.close()
+
+
+def upload_polyglot_archive(page, tmp_path: Path, project: str) -> None:
+    """Pack the polyglot fixture, upload it in the Ingest tab under a project name and press Ingest."""
+    import tarfile
+
+    from playwright.sync_api import expect
+
+    from tests.conftest import POLYGLOT
+
+    archive = tmp_path / "polyglot.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(POLYGLOT, arcname="polyglot")
+    page.get_by_label("Project name").fill(project)
+    page.locator("#archive-upload input[type=file]").set_input_files(str(archive))
+    # The name shows once the upload finished; Gradio may render its stem and extension apart ("polyglot.tar .gz").
+    expect(page.locator("#archive-upload")).to_contain_text("polyglot.tar", timeout=60_000)
+    page.get_by_role("button", name="Ingest").click()

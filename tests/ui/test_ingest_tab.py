@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.conftest import POLYGLOT
-from tests.ui.conftest import SCREENSHOTS
+from tests.ui.conftest import SCREENSHOTS, upload_polyglot_archive
 
 
 def test_example_project_is_browsable_at_once(page) -> None:
@@ -41,16 +41,7 @@ def test_bad_input_shows_a_clear_error(page) -> None:
 
 
 def test_upload_an_archive(page, tmp_path) -> None:
-    import tarfile
-
-    archive = tmp_path / "polyglot.tar.gz"
-    with tarfile.open(archive, "w:gz") as tar:
-        tar.add(POLYGLOT, arcname="polyglot")
-    page.get_by_label("Project name").fill("uploaded")
-    page.locator("#archive-upload input[type=file]").set_input_files(str(archive))
-    # The name shows once the upload finished; Gradio may render its stem and extension apart ("polyglot.tar .gz").
-    expect(page.locator("#archive-upload")).to_contain_text("polyglot.tar", timeout=60_000)
-    page.get_by_role("button", name="Ingest").click()
+    upload_polyglot_archive(page, tmp_path, "uploaded")
     summary = page.locator("#ingest-summary")
     expect(summary).to_contain_text("uploaded", timeout=60_000)
     expect(summary).to_contain_text("15 files")
