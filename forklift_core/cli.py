@@ -172,6 +172,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     plan = TrainPlan.from_dict({**plan.to_dict(), **overrides})
     launcher = LocalLauncher(Workspace.default(args.workspace), args.project)
     run_id = launcher.start(plan)
+    curriculum = launcher.poll(run_id).manifest.get("curriculum")
+    if curriculum and not args.json:
+        print(f"forklift: run {run_id}: the {plan.time_budget_minutes:g}-minute budget covers {curriculum['summary']}",
+              file=sys.stderr)
     progress, close = _progress_bar(args)
 
     def update(status: Any) -> None:
@@ -251,11 +255,18 @@ def _cmd_ask(args: argparse.Namespace) -> int:
 
     workspace = Workspace.default(args.workspace)
     run_id = _chosen_run(workspace, args.project, args.run)
-    result = Evaluation(workspace, args.project, run_id, EvalConfig()).ask(args.question)
-    result["run_id"] = run_id
+    questions = _questions(args)
+    evaluation = Evaluation(workspace, args.project, run_id, EvalConfig())
+    progress, close = _progress_bar(args)
+    try:
+        results = evaluation.ask_many(questions, guard=not args.no_guard, grounded=args.grounded, progress=progress)
+    finally:
+        close()
+    for result in results:
+        result["run_id"] = run_id
 
-    def render(r: dict[str, Any]) -> str:
-        lines = []
+    def render_one(r: dict[str, Any]) -> str:
+        lines = [f"Q: {r['question']}"] if len(results) > 1 else []
         for system, scored in r["answers"].items():
             figures = [f"{k}={scored[k]:.2f}" for k in ("similarity", "chrf") if k in scored]
             if "correct" in scored:
@@ -266,8 +277,27 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         lines.append(f"base vs tuned similarity: {r['mutual_similarity']:.2f}")
         return "\n".join(lines)
 
-    _emit(result, args.json, render)
+    _emit(results[0] if len(results) == 1 and not args.questions else results, args.json,
+          lambda r: "\n\n".join(map(render_one, r if isinstance(r, list) else [r])))
     return 0
+
+
+def _questions(args: argparse.Namespace) -> list[str]:
+    """The question on the command line, or one per line of --questions FILE ('-' reads standard input)."""
+    from forklift_core.errors import BadInputError
+
+    if args.questions:
+        try:
+            text = sys.stdin.read() if args.questions == "-" else Path(args.questions).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise BadInputError(f"cannot read the questions file: {exc.strerror}") from exc
+        questions = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        if not questions:
+            raise BadInputError("the questions file holds no question (one per line; '#' starts a comment)")
+        return questions
+    if not args.question:
+        raise BadInputError("give a question, or --questions FILE with one question per line")
+    return [args.question]
 
 
 def _cmd_projects(args: argparse.Namespace) -> int:
@@ -344,10 +374,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-context", action="store_true", help="skip the with-retrieved-evidence baseline")
     _add_progress_flags(evaluate)
 
-    ask = add("ask", _cmd_ask, "Ask base and tuned the same question; scores when it is a dataset question.")
+    ask = add("ask", _cmd_ask, "Ask base and tuned (and guarded, grounded) the same questions; scored when they are "
+                            "dataset questions.")
     ask.add_argument("--project", required=True)
     ask.add_argument("--run", help="run id (default: the newest completed run)")
-    ask.add_argument("question")
+    ask.add_argument("question", nargs="?", help="the question (or use --questions)")
+    ask.add_argument("--questions", metavar="FILE", help="one question per line ('-' for standard input), "
+                                                         "answered in batches")
+    ask.add_argument("--grounded", action="store_true",
+                     help="also answer with evidence retrieved from the index in the prompt (tuned+context)")
+    ask.add_argument("--no-guard", action="store_true",
+                     help="leave out the path-guarded answer (tuned+guard: backticked paths held to the index)")
+    _add_progress_flags(ask)
 
     add("projects", _cmd_projects, "List ingested projects.")
     return parser

@@ -129,7 +129,7 @@ def default_workspace() -> Path:
 
 FAMILIES = (
     "definition_location", "kind_signature", "parameters_return", "enclosing_scope", "members", "callers",
-    "callees", "purpose", "file_symbols", "directory_purpose", "build_test", "last_change",
+    "callees", "purpose", "file_symbols", "directory_purpose", "build_test", "last_change", "absent_symbol",
 )
 NEGATIVE_SOURCES = ("hard", "onpolicy")
 
@@ -199,7 +199,7 @@ class TrainPlan(StageConfig):
 
     base_model: str = option("HuggingFaceTB/SmolLM2-135M-Instruct", "Base model: a Hub id, a local folder or 'smollm2'.")
     base_model_path: str = option("", "Where the job loads the base from (filled in at launch).")
-    method: str = option("sft+dpo", "sft, dpo or sft+dpo (DPO continues the SFT adapter).")
+    method: str = option("sft", "sft, dpo or sft+dpo (DPO continues the SFT adapter; see the README's ablation).")
     lora_r: int = option(16, "LoRA rank.")
     lora_alpha: int = option(32, "LoRA alpha.")
     lora_dropout: float = option(0.05, "LoRA dropout.")
@@ -208,21 +208,26 @@ class TrainPlan(StageConfig):
     epochs: float = option(1.0, "Epochs per stage (max steps win when set).")
     sft_max_steps: int = option(-1, "SFT steps; -1 runs the epochs.")
     dpo_max_steps: int = option(-1, "DPO steps; -1 runs the epochs.")
-    learning_rate: float = option(2e-4, "Peak learning rate.")
+    learning_rate: float = option(1e-3, "Peak learning rate (knowledge injection into a small model; see bench/).")
     lr_scheduler: str = option("cosine", "Learning-rate schedule.")
     batch_size: int = option(8, "Sequences per device step.")
     gradient_accumulation: int = option(1, "Steps accumulated per optimiser update.")
     max_length: int = option(0, "Longest sequence in tokens (0: the data's longest, up to 1024); longer pairs are "
                                 "dropped and counted, never truncated.")
-    eval_steps: int = option(25, "Validation loss every N steps.")
-    save_steps: int = option(25, "Checkpoint every N steps (a cancelled run resumes from the last one).")
+    eval_steps: int = option(50, "Validation loss every N steps.")
+    eval_rows: int = option(48, "Validation rows scored each time (a fixed sample; 0: all), so evaluation stays cheap.")
+    save_steps: int = option(50, "Checkpoint every N steps (a cancelled run resumes from the last one).")
     seed: int = option(13, "Seed for data order and initialisation.")
     dpo_beta: float = option(0.1, "DPO beta.")
     max_grad_norm: float = option(1.0, "Gradient clipping.")
     pairs: str = option("accepted", "accepted, or accepted+pending (unreviewed too).")
     tensorboard: bool = option(True, "Also write TensorBoard events under tb/ (when the tensorboard package is there).")
-    time_budget_minutes: float = option(10.0, "Stages left at -1 steps are capped to fit this many minutes on this "
-                                              "hardware (estimated at launch); 0 means no cap.")
+    time_budget_minutes: float = option(10.0, "The run ends within this many minutes: sized at launch, re-planned "
+                                              "from measured throughput while it runs; 0 means no budget.")
+    curriculum: bool = option(True, "Train on the most valuable facts the budget can cover (several phrasings, "
+                                    "several passes) instead of a random share of the rows.")
+    phrasings_per_fact: int = option(3, "Curriculum: phrasings of each fact trained on.")
+    passes: int = option(3, "Curriculum: passes over the chosen facts.")
 
     def __post_init__(self) -> None:
         self.target_modules = tuple(self.target_modules)
@@ -234,7 +239,8 @@ class TrainPlan(StageConfig):
             raise BadInputError("pairs must be accepted or accepted+pending")
         self.require_at_least(1, "lora_r", "lora_alpha", "batch_size", "gradient_accumulation", "eval_steps",
                               "save_steps")
-        self.require_at_least(0, "max_length", "time_budget_minutes")
+        self.require_at_least(0, "max_length", "time_budget_minutes", "eval_rows")
+        self.require_at_least(1, "phrasings_per_fact", "passes")
         if not 0 <= self.lora_dropout < 1 or self.learning_rate <= 0 or self.dpo_beta <= 0:
             raise BadInputError("lora_dropout must be in [0, 1); learning_rate and dpo_beta positive")
 
@@ -246,8 +252,9 @@ class EvalConfig(StageConfig):
     limit: int = option(160, "Test items at most, spread evenly over families and test kinds (0: all).")
     batch_size: int = option(16, "Prompts per generation batch.")
     max_new_tokens: int = option(48, "Longest generated answer in tokens (greedy decoding).")
-    line_tolerance: int = option(2, "A definition line counts as right when it is within this many lines.")
+    line_tolerance: int = option(3, "A definition line counts as right when it is within this many lines.")
     with_context: bool = option(True, "Also score both models given the retrieved evidence in the prompt.")
+    path_guard: bool = option(True, "Also score the tuned model with path-guarded decoding (tuned+guard).")
     retention: bool = option(True, "Compare tuned and base answers on general programming prompts.")
     context_snippets: int = option(2, "Evidence snippets retrieved per question for the with-context baseline.")
     embedder: str = option("sentence-transformers/all-MiniLM-L6-v2", "Sentence embedder for similarity.")

@@ -122,8 +122,12 @@ def load_lm(model_id: str, models_dir: Path, dtype: Any = None) -> tuple[Any, An
     return model, tokenizer
 
 
-def chat_generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int = 64) -> list[str]:
-    """Greedy answers to user prompts through the chat template, batched with left padding."""
+def chat_generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens: int = 64,
+                  guard: Any = None) -> list[str]:
+    """Greedy answers to user prompts through the chat template, batched with left padding.
+
+    `guard(prompt_length)` gives logits processors for the call (e.g. the path guard), or None for plain decoding.
+    """
     import torch
 
     texts = [tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
@@ -135,8 +139,9 @@ def chat_generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_to
     finally:
         tokenizer.padding_side = side
     with torch.no_grad():
+        processors = guard(batch["input_ids"].shape[1]) if guard is not None else None
         out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                             pad_token_id=tokenizer.pad_token_id)
+                             pad_token_id=tokenizer.pad_token_id, logits_processor=processors)
     return [tokenizer.decode(row[batch["input_ids"].shape[1]:], skip_special_tokens=True).strip() for row in out]
 
 

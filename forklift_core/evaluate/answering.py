@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator, Sequence
 import yaml
 
 from forklift_core.errors import BadInputError
+from forklift_core.evaluate.path_guard import PathIndex, guard_paths
 from forklift_core.models import chat_generate
 
 BASE, TUNED = "base", "tuned"
@@ -56,23 +57,28 @@ def load_run_models(run_dir: Path) -> RunModels:
 
 
 def answer_all(models: RunModels, system: str, prompts: Sequence[str], batch_size: int, max_new_tokens: int,
-               on_batch: Callable[[int], None] | None = None) -> list[str]:
-    """Greedy answers of one system, in left-padded batches (on_batch(done) after each; it may raise to cancel)."""
+               on_batch: Callable[[int], None] | None = None, paths: PathIndex | None = None) -> list[str]:
+    """Greedy answers of one system, in left-padded batches (on_batch(done) after each; it may raise to cancel).
+
+    With `paths`, decoding is path-guarded: a backticked path can only be one the index holds.
+    """
+    guard = (lambda prompt_length: guard_paths(paths, models.tokenizer, prompt_length)) if paths else None
     # Prompts of similar length share a batch (little left padding to compute); answers return in the callers' order.
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     answers: dict[int, str] = {}
     with models.use(system) as model:
         for offset in range(0, len(order), batch_size):
             chunk = order[offset:offset + batch_size]
-            texts = chat_generate(model, models.tokenizer, [prompts[i] for i in chunk], max_new_tokens)
+            texts = chat_generate(model, models.tokenizer, [prompts[i] for i in chunk], max_new_tokens, guard)
             answers.update(zip(chunk, texts))
             if on_batch is not None:
                 on_batch(len(answers))
     return [answers[i] for i in range(len(prompts))]
 
 
-def stream_answer(models: RunModels, system: str, prompt: str, max_new_tokens: int) -> Iterator[str]:
-    """The growing text of one greedy answer, as the tokens come."""
+def stream_answer(models: RunModels, system: str, prompt: str, max_new_tokens: int,
+                  paths: PathIndex | None = None) -> Iterator[str]:
+    """The growing text of one greedy answer, as the tokens come (path-guarded with `paths`)."""
     from transformers import TextIteratorStreamer
 
     tokenizer = models.tokenizer
@@ -87,8 +93,9 @@ def stream_answer(models: RunModels, system: str, prompt: str, max_new_tokens: i
 
         try:
             with torch.no_grad(), models.use(system) as model:
+                guard = guard_paths(paths, tokenizer, inputs["input_ids"].shape[1]) if paths else None
                 model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, streamer=streamer,
-                               pad_token_id=tokenizer.pad_token_id)
+                               pad_token_id=tokenizer.pad_token_id, logits_processor=guard)
         except BaseException as exc:  # surfaced to the caller after the stream ends
             failure.append(exc)
             streamer.end()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,10 +58,23 @@ def spread(rows: list[dict[str, Any]], limit: int, seed: int) -> list[dict[str, 
     return chosen
 
 
-def eval_items(dataset_dir: Path, store: CurationStore, limit: int, seed: int) -> list[EvalItem]:
-    """The test items to evaluate, each with the fact it is graded against."""
+def trained_facts(run_dir: Path) -> set[str] | None:
+    """The facts a curriculum run trained on (None when it trained on every exported row)."""
+    path = run_dir / "curriculum" / "facts.json"
+    return set(json.loads(path.read_text())) if path.is_file() else None
+
+
+def eval_items(dataset_dir: Path, store: CurationStore, limit: int, seed: int,
+               trained: set[str] | None = None) -> list[EvalItem]:
+    """The test items to evaluate, each with the fact it is graded against.
+
+    `unseen_phrasing` asks what training can teach: a fact trained under other phrasings. When the run trained on a
+    curriculum, only its facts count there; `held_out_fact` (files never trained on) is kept whole.
+    """
+    rows = [r for r in load_test_rows(dataset_dir)
+            if trained is None or r["test_kind"] != "unseen_phrasing" or r["fact_id"] in trained]
     items = []
-    for row in spread(load_test_rows(dataset_dir), limit, seed):
+    for row in spread(rows, limit, seed):
         fact = store.fact(row["fact_id"])
         items.append(EvalItem(row["id"], row["messages"][-2]["content"], row["messages"][-1]["content"],
                               row["family"], row["test_kind"], fact["data"], fact["subject"]))

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from forklift_core.generate.answers import key_claims, states_fact
+from forklift_core.generate.answers import states_fact
+from forklift_core.generate.families import absent_symbol
 from forklift_core.generate.grounding import Vocabulary, looks_like_path, mentions, without_line
 
 # A bare path in prose: folders and a source-file extension, or at least one folder separator.
@@ -21,6 +22,8 @@ class Grounding:
 
     correct: bool
     unknown_names: list[str] = field(default_factory=list)
+    file_correct: bool = False  # a definition's file is named (the line aside); other families: same as correct
+    abstains: bool = False  # the answer says the name is not there, naming no location
 
     @property
     def hallucinated(self) -> bool:
@@ -46,7 +49,7 @@ def definition_correct(answer: str, data: dict[str, Any], line_tolerance: int) -
         abs(line - place["line"]) <= line_tolerance for line in stated_lines(answer))
 
 
-def fact_correct(answer: str, family: str, data: dict[str, Any], line_tolerance: int = 2) -> bool:
+def fact_correct(answer: str, family: str, data: dict[str, Any], line_tolerance: int = 3) -> bool:
     """The answer states the fact's key claims; a definition's line may be off by `line_tolerance`."""
     if family == "definition_location":
         return definition_correct(answer, data, line_tolerance)
@@ -60,10 +63,11 @@ def unknown_names(answer: str, vocab: Vocabulary) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def grade(answer: str, family: str, data: dict[str, Any], vocab: Vocabulary, line_tolerance: int = 2) -> Grounding:
-    """Fact accuracy and hallucinations of one answer."""
-    return Grounding(fact_correct(answer, family, data, line_tolerance) if family else False,
-                     unknown_names(answer, vocab))
+def grade(answer: str, family: str, data: dict[str, Any], vocab: Vocabulary, line_tolerance: int = 3) -> Grounding:
+    """Fact accuracy, the file named, abstention and hallucinations of one answer."""
+    correct = fact_correct(answer, family, data, line_tolerance) if family else False
+    named_file = data["locations"][0]["path"] in stated_paths(answer) if family == "definition_location" else correct
+    return Grounding(correct, unknown_names(answer, vocab), named_file, absent_symbol.abstains(answer))
 
 
 

@@ -10,8 +10,9 @@ from forklift_core.config import EvalConfig
 from forklift_core.curate.store import CurationStore
 from forklift_core.errors import BadInputError
 from forklift_core.evaluate.answering import BASE, TUNED, RunModels, answer_all, load_run_models
-from forklift_core.evaluate.items import EvalItem, eval_items, match_question
+from forklift_core.evaluate.items import EvalItem, eval_items, match_question, trained_facts
 from forklift_core.evaluate.metrics import chrf, cosine, grade, unknown_names
+from forklift_core.evaluate.path_guard import PathIndex
 from forklift_core.evaluate.report import build_report, write_report
 from forklift_core.evaluate.retention import retention_prompts
 from forklift_core.evaluate.retrieval import Retriever, with_context
@@ -22,6 +23,7 @@ from forklift_core.progress import Progress
 from forklift_core.workspace import Workspace
 
 CONTEXT = "+context"
+GUARD = "+guard"
 
 
 def score_answers(items: Sequence[EvalItem], answers: Sequence[str], embedder: Any, vocab: Vocabulary,
@@ -34,7 +36,8 @@ def score_answers(items: Sequence[EvalItem], answers: Sequence[str], embedder: A
     for item, answer, similarity, chrf_score in zip(items, answers, similarities, chrfs):
         grounding = grade(answer, item.family, item.fact_data, vocab, line_tolerance)
         scored.append({"text": answer, "similarity": similarity, "chrf": chrf_score,
-                       "correct": grounding.correct, "unknown_names": grounding.unknown_names})
+                       "correct": grounding.correct, "unknown_names": grounding.unknown_names,
+                       "file_correct": grounding.file_correct, "abstains": grounding.abstains})
     return scored
 
 
@@ -52,6 +55,7 @@ class Evaluation:
         self.models = models or load_run_models(self.run_dir)
         self.embedder = embedder or Embedder(config.embedder)
         self.retriever = Retriever(reader.symbols(), self.embedder)
+        self.paths_index = PathIndex(reader.table("files")["path"].to_pylist())
         self._context_prompts: dict[tuple[str, ...], list[str]] = {}
 
     def prompts_for(self, questions: Sequence[str], system: str) -> list[str]:
@@ -68,10 +72,11 @@ class Evaluation:
                 span: float) -> list[str]:
         """One system's greedy answers to the questions, batched, reporting progress."""
         prompts = self.prompts_for(questions, system)
-        model = system.removesuffix(CONTEXT)
+        model = system.split("+")[0]
         return answer_all(self.models, model, prompts, self.config.batch_size, self.config.max_new_tokens,
                           lambda done: progress.report(start + span * done / max(len(prompts), 1),
-                                                       f"{system}: {done}/{len(prompts)} answers"))
+                                                       f"{system}: {done}/{len(prompts)} answers"),
+                          self.paths_index if system.endswith(GUARD) else None)
 
     def score_pair(self, question: str, answers: dict[str, str]) -> dict[str, Any]:
         """Scores of a free question's answers: against the reference when it is a dataset question, names always."""
@@ -86,24 +91,38 @@ class Evaluation:
         else:
             for system, text in answers.items():
                 scores["answers"][system] = {"text": text, "unknown_names": unknown_names(text, self.vocab)}
-        if len(texts) == 2:
-            scores["mutual_similarity"] = cosine(self.embedder, texts[:1], texts[1:])[0]
+        if BASE in answers and TUNED in answers:
+            scores["mutual_similarity"] = cosine(self.embedder, [answers[BASE]], [answers[TUNED]])[0]
         return scores
 
-    def ask(self, question: str) -> dict[str, Any]:
-        """Base and tuned answers to one question, with their scores."""
-        if not question.strip():
+    def ask(self, question: str, guard: bool = False, grounded: bool = False) -> dict[str, Any]:
+        """Base and tuned answers to one question (and guarded, grounded ones when asked for), with their scores."""
+        return self.ask_many([question], guard, grounded)[0]
+
+    def ask_many(self, questions: Sequence[str], guard: bool = True, grounded: bool = False,
+                 progress: Progress | None = None) -> list[dict[str, Any]]:
+        """Every question answered by each system in batches, then scored like `score_pair`."""
+        questions = [q.strip() for q in questions if q.strip()]
+        if not questions:
             raise BadInputError("type a question first")
-        answers = {system: answer_all(self.models, system, [question], 1, self.config.max_new_tokens)[0]
-                   for system in (BASE, TUNED)}
-        return self.score_pair(question, answers)
+        systems = [BASE, TUNED] + ([TUNED + GUARD] if guard else []) + ([TUNED + CONTEXT] if grounded else [])
+        progress = progress or Progress()
+        answered = {system: self.answers(system, questions, progress, n / len(systems), 1 / len(systems))
+                    for n, system in enumerate(systems)}
+        results = []
+        for index, question in enumerate(questions):
+            scored = self.score_pair(question, {system: answered[system][index] for system in systems})
+            results.append({"question": question, **scored})
+        return results
 
     def run(self, progress: Progress | None = None) -> dict[str, Any]:
         """Evaluate every system on the test items and the retention prompts; write and return the report."""
         progress = progress or Progress()
         config = self.config
-        items = eval_items(self.run_dir / "dataset", self.store, config.limit, config.seed)
-        systems = [BASE, TUNED] + ([BASE + CONTEXT, TUNED + CONTEXT] if config.with_context else [])
+        items = eval_items(self.run_dir / "dataset", self.store, config.limit, config.seed,
+                           trained_facts(self.run_dir))
+        systems = [BASE, TUNED] + ([TUNED + GUARD] if config.path_guard else []) + \
+            ([BASE + CONTEXT, TUNED + CONTEXT] if config.with_context else [])
         retention = retention_prompts() if config.retention else []
         steps = len(systems) + (2 if retention else 0)
         results: dict[str, list[dict[str, Any]]] = {}

@@ -10,14 +10,19 @@ from typing import Any, Sequence
 
 from forklift_core.workspace import write_json_atomic
 
-METRICS = ("similarity", "chrf", "fact_accuracy", "hallucination_rate")
+METRICS = ("similarity", "chrf", "fact_accuracy", "file_accuracy", "safe_rate", "hallucination_rate")
 ALL = "all"
 
 
 def item_metrics(scored: dict[str, Any]) -> dict[str, float]:
     """One answer's metrics as numbers (booleans become 0/1, so means are rates)."""
+    hallucinated = bool(scored["unknown_names"])
+    # Safe: the grounded answer, or an abstention that invents nothing (the right closed-book answer to a fact
+    # never trained on, and the only right answer about a name that is not there).
+    safe = scored["correct"] or (scored.get("abstains", False) and not hallucinated)
     return {"similarity": scored["similarity"], "chrf": scored["chrf"], "fact_accuracy": float(scored["correct"]),
-            "hallucination_rate": float(bool(scored["unknown_names"]))}
+            "file_accuracy": float(scored.get("file_correct", scored["correct"])), "safe_rate": float(safe),
+            "hallucination_rate": float(hallucinated)}
 
 
 def aggregate(items: Sequence[dict[str, Any]], scored: Sequence[dict[str, Any]],

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from forklift_core.generate.families import absent_symbol
+
 _ARTICLE_VOWELS = tuple("aeiou")
 
 
@@ -108,6 +110,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], tuple[str, str]]] = {
     "parameters_return": parameters_return, "enclosing_scope": enclosing_scope, "members": members,
     "callers": callers, "callees": callees, "purpose": purpose, "file_symbols": file_symbols,
     "directory_purpose": directory_purpose, "build_test": build_test, "last_change": last_change,
+    absent_symbol.FAMILY: absent_symbol.render,
 }
 
 
@@ -153,5 +156,7 @@ def _contains(answer: str, claim: str) -> bool:
 
 def states_fact(answer: str, family: str, data: dict[str, Any]) -> bool:
     """True when the answer contains every key claim of the fact (exact substrings, not fuzzy)."""
+    if family == absent_symbol.FAMILY:
+        return absent_symbol.abstains(answer)
     claims = key_claims(family, data)
     return bool(claims) and all(_contains(answer, claim) for claim in claims)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from forklift_core.config import GenerateConfig
+from forklift_core.generate.families import absent_symbol
 from forklift_core.ingest.languages import TYPE_KINDS
 from forklift_core.ingest.tables import IndexReader
 from forklift_core.records import Fact, stable_id
@@ -314,6 +315,7 @@ BUILDERS: dict[str, Callable[[IndexView, GenerateConfig], Iterable[Fact]]] = {
     "parameters_return": parameters_return, "enclosing_scope": enclosing_scope, "members": members,
     "callers": callers, "callees": callees, "purpose": purpose, "file_symbols": file_symbols,
     "directory_purpose": directory_purpose, "build_test": build_test, "last_change": last_change,
+    absent_symbol.FAMILY: absent_symbol.facts,
 }
 
 

@@ -7,6 +7,7 @@ import random
 from typing import Any, Callable, Iterator
 
 from forklift_core.generate.answers import render, states_fact
+from forklift_core.generate.families import absent_symbol
 from forklift_core.generate.facts import CALLABLE, IndexView, first_sentences, label_of, split_parameters
 from forklift_core.ingest.languages import TYPE_KINDS
 from forklift_core.records import Fact
@@ -163,7 +164,7 @@ GENERATORS: dict[str, Callable[[IndexView, Fact, random.Random], Iterator[Wrong]
     "enclosing_scope": _scope, "members": _members,
     "callers": lambda v, f, r: _edges(v, f, r, "callers"), "callees": lambda v, f, r: _edges(v, f, r, "callees"),
     "purpose": _purpose, "file_symbols": _file_symbols, "directory_purpose": _directory, "build_test": _build,
-    "last_change": _change,
+    "last_change": _change, absent_symbol.FAMILY: absent_symbol.invented_locations,
 }
 
 

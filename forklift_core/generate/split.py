@@ -35,8 +35,8 @@ class SplitPlan:
 
 def group_of(fact: Fact, holdout_by: str) -> str:
     """The unit held out together, so neighbouring facts cannot leak across splits."""
-    if holdout_by == "row":
-        return fact.id
+    if holdout_by == "row" or not fact.path:
+        return fact.id  # a fact about no file (an absent name) is its own group
     if holdout_by == "directory":
         return posixpath.dirname(fact.path)
     return fact.path

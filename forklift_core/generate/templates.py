@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from forklift_core.generate.families import absent_symbol
 from forklift_core.records import Fact
 
 
@@ -118,6 +119,7 @@ TEMPLATES: dict[str, tuple[Template, ...]] = {
         "Who changed `{path}` last, and what did the commit say?",
         "What is the latest change recorded for `{path}` in the repository's history?",
     ),
+    absent_symbol.FAMILY: _family("absent", *absent_symbol.TEMPLATES),
 }
 
 ACTION_VERBS = {"build": "build", "test": "test", "install": "install", "run": "run", "lint": "lint"}

@@ -7,6 +7,7 @@ import math
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from forklift_core.config import TrainPlan
 from forklift_core.train.recipe import job_module
@@ -18,6 +19,10 @@ GPU_FLOPS = 5e13
 # Per DPO token (prompt, chosen and rejected): the prompt is seen twice and a reference forward adds 2 of 6 FLOPs.
 DPO_TOKEN_COST = 1.3 * 8 / 6
 CHARS_PER_TOKEN = 3.5  # code and identifiers tokenise denser than prose
+TEMPLATE_TOKENS = 40  # a chat template's own tokens per row (default system prompt, role markers)
+# Fixed costs of a run that are not training steps: loading the model, tokenising, the in-run evaluations.
+FIXED_SECONDS = 25.0
+EVAL_SHARE = 0.06
 TYPICAL_ROW_TOKENS = 100  # a generated Q&A row under a chat template, for hints made before any data is read
 SFT_SHARE = 0.7  # of a shared time budget, when both stages are capped
 
@@ -94,13 +99,28 @@ def estimate(parameters: int, steps: int, batch_size: int, tokens_per_row: int, 
                     available_memory_gib())
 
 
+def mean_tokens(rows: Any, fields: tuple[str, ...]) -> float:
+    """Mean tokens per row (from characters) of conversational rows, the chat template's own tokens included."""
+    count = len(rows)
+    if not count:
+        return 0.0
+    chars = sum(len(m["content"]) for row in rows for field in fields for m in row[field])
+    return chars / CHARS_PER_TOKEN / count + TEMPLATE_TOKENS
+
+
+def rows_in_budget(plan: TrainPlan, parameters: int, tokens_per_row: float, cuda: bool = False,
+                   share: float = 1.0) -> int:
+    """How many SFT rows `share` of the plan's time budget trains on this hardware (fixed costs taken off first)."""
+    if not plan.time_budget_minutes or not parameters or tokens_per_row <= 0:
+        return 10**9
+    seconds = (plan.time_budget_minutes * 60 * share - FIXED_SECONDS) * (1 - EVAL_SHARE)
+    rate = training_rate(cuda) / (6 * parameters)
+    return max(plan.batch_size, int(max(seconds, 0) * rate / tokens_per_row))
+
+
 def dataset_stats(dataset_dir: Path) -> DatasetStats:
     """Rows and mean tokens (from characters) of an exported dataset's SFT and DPO train splits."""
     from datasets import load_from_disk
-
-    def mean_tokens(split, fields: tuple[str, ...]) -> float:  # type: ignore[no-untyped-def]
-        chars = sum(len(m["content"]) for row in split for field in fields for m in row[field])
-        return chars / CHARS_PER_TOKEN / max(len(split), 1) + 40  # + the chat template's own tokens
 
     stats = {}
     for name, fields in (("sft", ("messages",)), ("dpo", ("prompt", "chosen", "rejected"))):

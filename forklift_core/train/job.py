@@ -34,6 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+SHAPE_MULTIPLE = 16  # sequence lengths are padded to a multiple of this
+SFT_TIME_SHARE = 0.8  # of a shared time budget, when DPO follows SFT
 STATUS_RUNNING, STATUS_DONE, STATUS_CANCELLED, STATUS_DIVERGED, STATUS_FAILED = (
     "running", "completed", "cancelled", "diverged", "failed")
 
@@ -74,6 +76,8 @@ def _common(plan: dict[str, Any], out: Path, has_eval: bool, steps_key: str) -> 
         activation_checkpointing=False,  # small models on CPU: recomputation costs more than it saves
         use_cpu=not _cuda(), bf16=bf16, dataloader_num_workers=0, disable_tqdm=True,
         max_grad_norm=plan["max_grad_norm"], include_num_input_tokens_seen="non_padding",
+        # Evaluation keeps the loss only: gathering every row's full-vocabulary logits took gigabytes.
+        prediction_loss_only=True,
     )
 
 
@@ -83,8 +87,11 @@ def sft_config(plan: dict[str, Any], out: Path, has_eval: bool) -> Any:
 
     # Rows of similar length share a batch, so little compute goes to padding (padding-free batches would need
     # flash attention to keep rows apart, which a CPU does not have).
+    # Lengths padded to a multiple of 16: a handful of batch shapes instead of one per length, so the CPU kernels
+    # built (and cached) per shape are reused.
     return SFTConfig(**_common(plan, out, has_eval, "sft_max_steps"), max_length=plan["max_length"],
-                     completion_only_loss=True, packing=False, train_sampling_strategy="group_by_length")
+                     completion_only_loss=True, packing=False, train_sampling_strategy="group_by_length",
+                     pad_to_multiple_of=SHAPE_MULTIPLE)
 
 
 def dpo_config(plan: dict[str, Any], out: Path, has_eval: bool) -> Any:
@@ -97,7 +104,7 @@ def dpo_config(plan: dict[str, Any], out: Path, has_eval: bool) -> Any:
     half = max(1, plan["batch_size"] // 2)
     common.update(per_device_train_batch_size=half, per_device_eval_batch_size=half,
                   gradient_accumulation_steps=plan["gradient_accumulation"] * plan["batch_size"] // half)
-    return DPOConfig(**common, beta=plan["dpo_beta"], max_length=plan["max_length"])
+    return DPOConfig(**common, beta=plan["dpo_beta"], max_length=plan["max_length"], pad_to_multiple_of=SHAPE_MULTIPLE)
 
 
 def _cuda() -> bool:
@@ -198,6 +205,49 @@ class RunState:
         self.diverged = False
         self.stage = ""
         self.started = self.stage_started = time.time()
+        self.stage_deadline: float | None = None  # wall-clock time the stage must end by (None: no budget)
+        self.out_of_time = False
+
+    def time_progress(self) -> float:
+        """How much of the stage's time is spent (0 without a budget)."""
+        if self.stage_deadline is None:
+            return 0.0
+        return (time.time() - self.stage_started) / max(self.stage_deadline - self.stage_started, 1e-6)
+
+
+SAVE_RESERVE_S = 8.0  # the adapter save and manifest after the last step, kept out of the budget for steps
+
+
+def stage_deadline(plan: dict[str, Any], state_box: RunState, stages_left: int, share: float) -> float | None:
+    """When this stage must stop: its share of what is left of the run's time budget (None: no budget)."""
+    budget = float(plan.get("time_budget_minutes") or 0) * 60
+    if budget <= 0:
+        return None
+    remaining = state_box.started + budget - SAVE_RESERVE_S * stages_left - time.time()
+    return time.time() + max(remaining * share, 1.0)
+
+
+def time_aware_schedule(trainer: Any, state_box: RunState, warmup_fraction: float = 0.05,
+                        floor: float = 0.05) -> None:
+    """Warmup then cosine decay over whichever runs out first, the steps or the stage's time.
+
+    Throughput measured while training re-plans the run: when the steps would not fit the time, the learning rate
+    anneals by the clock instead and the stage ends on time with a fully decayed rate, never cut mid-schedule.
+    """
+    from torch.optim.lr_scheduler import LambdaLR
+
+    def create_scheduler(num_training_steps: int, optimizer: Any = None) -> Any:
+        warmup = max(1, int(num_training_steps * warmup_fraction))
+
+        def factor(step: int) -> float:
+            progress = min(1.0, max(step / max(num_training_steps, 1), state_box.time_progress()))
+            return min(1.0, (step + 1) / warmup) * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+        if trainer.lr_scheduler is None:
+            trainer.lr_scheduler = LambdaLR(optimizer or trainer.optimizer, factor)
+        return trainer.lr_scheduler
+
+    trainer.create_scheduler = create_scheduler
 
 
 def progress_callback(state_box: RunState) -> Any:
@@ -227,6 +277,10 @@ def progress_callback(state_box: RunState) -> Any:
             if state_box.stop_requested:
                 control.should_save = True  # a checkpoint first, so a rerun resumes from here
                 control.should_training_stop = True
+            elif state_box.stage_deadline is not None and time.time() >= state_box.stage_deadline:
+                state_box.out_of_time = True  # the time budget is spent: the rate has annealed, the stage ends
+                control.should_training_stop = True
+                control.should_evaluate = False
 
     return Progress()
 
@@ -272,9 +326,18 @@ def _tensorboard_dir(run_dir: Path, stage: str) -> None:
     os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir / "tb" / stage)
 
 
-def _train_stage(name: str, trainer: Any, state_box: RunState, out: Path) -> None:
-    state_box.stage, state_box.stage_started = name, time.time()
+def _train_stage(name: str, trainer: Any, state_box: RunState, out: Path, deadline: float | None) -> None:
+    state_box.stage, state_box.stage_started, state_box.stage_deadline = name, time.time(), deadline
+    if deadline is not None:
+        time_aware_schedule(trainer, state_box)
     trainer.train(resume_from_checkpoint=last_checkpoint(out))
+
+
+def eval_subset(dataset: Any, rows: int, seed: int) -> Any:
+    """A fixed sample of the validation rows: the curve stays informative and evaluation stays cheap."""
+    if dataset is None or not rows or len(dataset) <= rows:
+        return dataset
+    return dataset.shuffle(seed=seed).select(range(rows))
 
 
 def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
@@ -306,14 +369,19 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
     if "sft" in methods and not (sft_adapter / "adapter_config.json").is_file():
         data = _load(dataset, "sft")
         stage_plan, train, dropped = fit_rows(plan, sft_rows(data["train"]), tokenizer, ("prompt", "completion"))
-        evaluation = sft_rows(data["validation"]) if "validation" in data else None
+        evaluation = eval_subset(sft_rows(data["validation"]) if "validation" in data else None,
+                                 plan.get("eval_rows", 0), plan["seed"])
         figures.update(sft_dropped_too_long=dropped, sft_train_rows=len(train), sft_max_length=stage_plan["max_length"])
         _write_manifest(run_dir, figures)  # the app shows the dropped count while the stage runs
         _tensorboard_dir(run_dir, "sft")
         trainer = SFTTrainer(model=load(), args=sft_config(stage_plan, run_dir / "sft", evaluation is not None),
                              train_dataset=train, eval_dataset=evaluation, processing_class=tokenizer,
                              peft_config=lora_config(plan), callbacks=[progress_callback(state_box)])
-        _train_stage("sft", trainer, state_box, run_dir / "sft")
+        _train_stage("sft", trainer, state_box, run_dir / "sft",
+                     stage_deadline(plan, state_box, len(methods), SFT_TIME_SHARE if "dpo" in methods else 1.0))
+        figures["sft_steps_done"] = trainer.state.global_step
+        figures["sft_rows_seen"] = trainer.state.global_step * plan["batch_size"] * plan["gradient_accumulation"]
+        figures["sft_ended_by_time_budget"] = state_box.out_of_time
         figures["sft_final_loss"] = next((r["loss"] for r in reversed(trainer.state.log_history) if "loss" in r), None)
         if state_box.diverged or state_box.stop_requested:
             return _finish(run_dir, state_box, figures)
@@ -323,7 +391,8 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
         keep = ["prompt", "chosen", "rejected"]
         stage_plan, train, dropped = fit_rows(plan, data["train"].select_columns(keep), tokenizer,
                                               ("prompt", "chosen"), ("prompt", "rejected"))
-        evaluation = data["validation"].select_columns(keep) if "validation" in data else None
+        evaluation = eval_subset(data["validation"].select_columns(keep) if "validation" in data else None,
+                                 plan.get("eval_rows", 0), plan["seed"])
         figures.update(dpo_dropped_too_long=dropped, dpo_train_rows=len(train), dpo_max_length=stage_plan["max_length"])
         _write_manifest(run_dir, figures)
         _tensorboard_dir(run_dir, "dpo")
@@ -336,7 +405,9 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
         trainer = DPOTrainer(model=model, args=dpo_config(stage_plan, run_dir / "dpo", evaluation is not None),
                              train_dataset=train, eval_dataset=evaluation, processing_class=tokenizer,
                              peft_config=peft_config, callbacks=[progress_callback(state_box)])
-        _train_stage("dpo", trainer, state_box, run_dir / "dpo")
+        _train_stage("dpo", trainer, state_box, run_dir / "dpo", stage_deadline(plan, state_box, 1, 1.0))
+        figures["dpo_steps_done"] = trainer.state.global_step
+        figures["dpo_ended_by_time_budget"] = state_box.out_of_time
         figures["dpo_final_loss"] = next((r["loss"] for r in reversed(trainer.state.log_history) if "loss" in r), None)
         if state_box.diverged or state_box.stop_requested:
             return _finish(run_dir, state_box, figures)

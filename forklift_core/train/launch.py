@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -17,7 +18,8 @@ from forklift_core.config import TrainPlan
 from forklift_core.curate.export import DEFAULT_STATUSES, UNREVIEWED, export_dataset
 from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.models import resolve_lm
-from forklift_core.train.estimate import dataset_stats, fit_to_budget, parameter_count
+from forklift_core.train.curriculum import Curriculum, load_fact_infos, write_curriculum
+from forklift_core.train.estimate import dataset_stats, fit_to_budget, parameter_count, rows_in_budget
 from forklift_core.train.recipe import JOB_SCRIPT, job_module
 from forklift_core.workspace import ProjectPaths, Workspace, write_json_atomic
 
@@ -44,6 +46,9 @@ class Launcher(Protocol):
     def poll(self, run_id: str) -> RunStatus: ...
     def cancel(self, run_id: str) -> None: ...
     def logs(self, run_id: str) -> str: ...
+
+
+TRAIN_DATA = "curriculum"  # the run's folder holding what the job trains on, beside the full export in dataset/
 
 
 def _job_environment() -> dict[str, str]:
@@ -105,15 +110,33 @@ class LocalLauncher:
         statuses = DEFAULT_STATUSES + (UNREVIEWED if plan.pairs == "accepted+pending" else ())
         export_dataset(self.paths, folder / "dataset", "hf", statuses)
         resolved = resolve_lm(plan.base_model, self.workspace.models_dir)
-        fitted = fit_to_budget(plan, dataset_stats(folder / "dataset"), parameter_count(resolved.location),
-                               cuda=job_module()._cuda())
+        parameters, cuda = parameter_count(resolved.location), job_module()._cuda()
+        curriculum = self._curriculum(plan, folder, parameters, cuda)
+        if curriculum is not None and plan.sft_max_steps == -1:
+            # The curriculum is sized to the budget already; its steps run until the job's clock says stop.
+            rows = dataset_stats(folder / TRAIN_DATA).sft_rows
+            fitted = replace(plan, sft_max_steps=math.ceil(rows / (plan.batch_size * plan.gradient_accumulation)))
+        else:
+            fitted = fit_to_budget(plan, dataset_stats(folder / ("dataset" if curriculum is None else TRAIN_DATA)),
+                                   parameters, cuda=cuda)
         (folder / "plan.yaml").write_text(replace(fitted, base_model_path=resolved.location).to_yaml())
         capped = {f"{s}_max_steps": getattr(fitted, f"{s}_max_steps") for s in ("sft", "dpo")
                   if getattr(fitted, f"{s}_max_steps") != getattr(plan, f"{s}_max_steps")}
-        write_json_atomic(folder / "manifest.json", {"status": "preparing", "run_id": run_id,
-                                                     "base_model_origin": resolved.origin,
-                                                     "capped_to_time_budget": capped})
+        write_json_atomic(folder / "manifest.json", {
+            "status": "preparing", "run_id": run_id, "base_model_origin": resolved.origin,
+            "capped_to_time_budget": capped, "train_dataset": TRAIN_DATA if curriculum else "dataset",
+            "curriculum": curriculum.to_dict() if curriculum else None})
         return run_id
+
+    def _curriculum(self, plan: TrainPlan, folder: Path, parameters: int, cuda: bool) -> Curriculum | None:
+        """The knowledge-first selection of the exported SFT rows that the time budget covers (None: all rows)."""
+        if not (plan.curriculum and "sft" in plan.method and (folder / "dataset" / "sft").is_dir()):
+            return None
+        share = job_module().SFT_TIME_SHARE if "dpo" in plan.method else 1.0
+        facts = load_fact_infos(self.paths.curation_db, self.paths)
+        return write_curriculum(folder / "dataset", folder / TRAIN_DATA, facts,
+                                lambda tokens: rows_in_budget(plan, parameters, tokens, cuda, share),
+                                plan.phrasings_per_fact, plan.passes, plan.seed)
 
     def start(self, plan: TrainPlan) -> str:
         """Prepare a run and start the job; returns the run id at once."""
@@ -132,8 +155,9 @@ class LocalLauncher:
         # Marked running before the job starts, so a poll in between never reads the previous run's end state.
         write_json_atomic(folder / "manifest.json", {**read_manifest(folder), "status": "running"})
         log = open(folder / "job.log", "ab")
+        data = read_manifest(folder).get("train_dataset") or "dataset"
         proc = subprocess.Popen([sys.executable, str(JOB_SCRIPT), "--plan", str(folder / "plan.yaml"), "--dataset",
-                                 str(folder / "dataset"), "--run-dir", str(folder)],
+                                 str(folder / data), "--run-dir", str(folder)],
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                 env=_job_environment())
         log.close()

@@ -175,3 +175,33 @@ def test_a_few_real_steps_on_smollm2(project, smollm2_dir, models_dir, monkeypat
     losses = [r["loss"] for r in status.progress if r["stage"] == "sft" and "loss" in r]
     assert losses and all(0 < loss < 20 for loss in losses)
     assert (status.run_dir / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_the_time_budget_ends_the_run_on_time_with_an_annealed_rate(project, tiny_llama_dir) -> None:
+    launcher = LocalLauncher(project, "poly")
+    budget_minutes = 0.75
+    run_id = launcher.start(_plan(tiny_llama_dir, method="sft", sft_max_steps=100_000, batch_size=2, eval_steps=10_000,
+                                  save_steps=100_000, time_budget_minutes=budget_minutes))
+    status = launcher.wait(run_id, interval=0.5)
+    assert status.status == "completed", launcher.logs(run_id)
+    manifest = status.manifest
+    # Far more steps were asked for than fit: the clock ended the stage, and the whole run kept to its budget.
+    assert manifest["sft_ended_by_time_budget"] is True and 0 < manifest["sft_steps_done"] < 100_000
+    assert manifest["wall_seconds"] <= budget_minutes * 60 * 1.1
+    rates = [r["learning_rate"] for r in status.progress if "learning_rate" in r]
+    assert max(rates) > 0.5 * manifest["plan"]["learning_rate"] and rates[-1] < 0.25 * max(rates)
+    assert (status.run_dir / "adapter" / "adapter_config.json").is_file()
+
+
+def test_a_default_plan_trains_on_the_curriculum(project, tiny_llama_dir) -> None:
+    launcher = LocalLauncher(project, "poly")
+    run_id = launcher.prepare(_plan(tiny_llama_dir, method="sft", sft_max_steps=-1))
+    manifest = launcher.poll(run_id).manifest
+    curriculum = manifest["curriculum"]
+    assert manifest["train_dataset"] == "curriculum" and curriculum["facts_covered"] > 0
+    assert curriculum["summary"].startswith(f"{curriculum['facts_covered']:,} facts × 3 phrasings × 3 passes")
+    from datasets import load_from_disk
+
+    train = load_from_disk(str(launcher.run_dir(run_id) / "curriculum" / "sft"))["train"]
+    assert len(train) >= curriculum["rows"] and set(train["fact_id"]) <= set(
+        __import__("json").loads((launcher.run_dir(run_id) / "curriculum" / "facts.json").read_text()))

@@ -14,7 +14,7 @@ from forklift_core.errors import BadInputError
 from forklift_core.evaluate import judge
 from forklift_core.evaluate.answering import BASE, TUNED, stream_answer
 from forklift_core.evaluate.items import load_test_rows
-from forklift_core.evaluate.pipeline import Evaluation
+from forklift_core.evaluate.pipeline import CONTEXT, Evaluation
 from forklift_core.evaluate.report import METRICS, read_report
 from forklift_core.progress import Progress
 from forklift_core.train.launch import LocalLauncher
@@ -114,7 +114,10 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
                               elem_id="compare-question")
         picked = gr.Dropdown(label="…or a test question from the run's dataset", choices=[], scale=2,
                              elem_id="compare-pick")
-    ask = gr.Button("Ask both models", variant="primary", elem_id="compare-ask")
+    with gr.Row():
+        ask = gr.Button("Ask the models", variant="primary", elem_id="compare-ask", scale=3)
+        guard = gr.Checkbox(label="Guard paths", value=True, elem_id="compare-guard", scale=1,
+                            info="The tuned answers may only name files the index holds.")
     with gr.Row():
         with gr.Column():
             base_answer = gr.Textbox(label="Base model", lines=5, interactive=False, elem_id="compare-base")
@@ -123,6 +126,10 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
             tuned_answer = gr.Textbox(label="Base + adapter (tuned)", lines=5, interactive=False,
                                       elem_id="compare-tuned")
             tuned_scores = gr.Markdown(elem_id="compare-tuned-scores")
+        with gr.Column():
+            grounded_answer = gr.Textbox(label="Tuned + index evidence (grounded)", lines=5, interactive=False,
+                                         elem_id="compare-grounded")
+            grounded_scores = gr.Markdown(elem_id="compare-grounded-scores")
     mutual = gr.Markdown(elem_id="compare-mutual")
     with gr.Accordion("Evaluation report", open=True):
         with gr.Row():
@@ -164,22 +171,27 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         return gr.update(choices=[r["messages"][-2]["content"] for r in rows[:300]], value=None)
 
     @user_errors
-    def do_ask(project_name: str | None, run_id: str | None, text: str) -> Iterator[tuple[str, str, str, str, str]]:
+    def do_ask(project_name: str | None, run_id: str | None, text: str,
+               guarded: bool) -> Iterator[tuple[str, ...]]:
         evaluation = loaded.get(project_name, run_id)
         if not (text or "").strip():
             raise gr.Error("type a question or pick one from the dataset")
-        answers = {BASE: "", TUNED: ""}
-        for system in (BASE, TUNED):  # one after the other: both share one model and this CPU
-            for partial in stream_answer(evaluation.models, system, text, evaluation.config.max_new_tokens):
+        paths = evaluation.paths_index if guarded else None
+        grounded_prompt = evaluation.prompts_for([text], TUNED + CONTEXT)[0]
+        runs = ((BASE, BASE, text, None), (TUNED, TUNED, text, paths), (TUNED + CONTEXT, TUNED, grounded_prompt, paths))
+        answers = {system: "" for system, *_ in runs}
+        for system, model, prompt, guard_index in runs:  # one after another: they share one model and this CPU
+            for partial in stream_answer(evaluation.models, model, prompt, evaluation.config.max_new_tokens,
+                                         guard_index):
                 answers[system] = partial
-                yield answers[BASE], answers[TUNED], "", "", "_answering…_"
+                yield (*answers.values(), "", "", "", "_answering…_")
         scores = evaluation.score_pair(text, answers)
         reference = scores["item"]
         note = (f"Base vs tuned similarity **{scores['mutual_similarity']:.2f}**"
+                + (" · tuned answers path-guarded" if guarded else "")
                 + (f" · reference: {html.escape(reference['reference'])}" if reference else
                    " · not a dataset question: no reference to score against"))
-        yield (answers[BASE], answers[TUNED], scores_markdown(scores["answers"][BASE]),
-               scores_markdown(scores["answers"][TUNED]), note)
+        yield (*answers.values(), *(scores_markdown(scores["answers"][s]) for s in answers), note)
 
     @user_errors
     def do_evaluate(project_name: str | None, run_id: str | None, request: gr.Request, profile: gr.OAuthProfile | None,
@@ -219,7 +231,8 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     run.change(run_questions, [project, run], picked).then(
         lambda p, r: report_views(settings, p, r), [project, run], [headline, table, bars, histogram])
     picked.change(lambda q: q or gr.update(), picked, question)
-    ask.click(do_ask, [project, run, question], [base_answer, tuned_answer, base_scores, tuned_scores, mutual])
+    ask.click(do_ask, [project, run, question, guard], [base_answer, tuned_answer, grounded_answer, base_scores,
+                                                        tuned_scores, grounded_scores, mutual])
     evaluate.click(do_evaluate, [project, run], [headline, bars, histogram, table])
     cancel.click(_CANCEL_FLAGS.cancel, None, headline, queue=False)
     new_pair.click(do_blind, [project, run, question], [blind_state, answer_a, answer_b, verdict])

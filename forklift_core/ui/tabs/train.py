@@ -52,9 +52,14 @@ def data_notes(manifest: dict[str, Any]) -> str:
             notes.append(f"{stage.upper()}: {manifest[f'{stage}_train_rows']:,} rows of ≤ "
                          f"{manifest.get(f'{stage}_max_length')} tokens"
                          + (f", **{dropped} dropped as too long**" if dropped else ", none dropped"))
+    curriculum = manifest.get("curriculum") or {}
+    if curriculum:
+        notes.append(f"the budget covers **{curriculum['summary']}**")
     capped = manifest.get("capped_to_time_budget") or {}
-    if capped:
+    if capped and not curriculum:
         notes.append("steps capped to the time budget: " + ", ".join(f"{k} = {v}" for k, v in capped.items()))
+    if manifest.get("sft_ended_by_time_budget"):
+        notes.append(f"SFT ended on time after {manifest.get('sft_steps_done', 0):,} steps")
     return ("\n\n" + " · ".join(notes)) if notes else ""
 
 

@@ -1,0 +1,190 @@
+"""Knowledge-first curriculum: what a time budget trains on when it cannot cover the whole dataset.
+
+A small model learns a fact only from several phrasings of it, seen several times; one pass over a random 12% of
+the rows teaches the answers' form and none of their facts. So the budget is spent on the most valuable facts —
+the library's own, most-referenced public symbols before tests, examples and private helpers; where things are
+defined and what they look like before who changed them last — each with `phrasings` phrasings in `passes`
+shuffled passes. Facts the budget cannot reach are left out, and said so.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import posixpath
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+from forklift_core.train.estimate import mean_tokens
+
+# How much a fact of each family is worth, for the same symbol: what a newcomer asks first comes first.
+FAMILY_WEIGHT = {
+    "definition_location": 1.0, "absent_symbol": 0.9, "build_test": 1.0, "kind_signature": 0.75,
+    "parameters_return": 0.7, "members": 0.7, "file_symbols": 0.7, "callers": 0.55, "directory_purpose": 0.5,
+    "purpose": 0.45, "callees": 0.4, "enclosing_scope": 0.35, "last_change": 0.2,
+}
+# Shares of the budget's facts kept for a family whatever the ranking: abstentions are not about any used symbol,
+# so the usage weighting alone would never reach them, yet they are what stops the model inventing files.
+RESERVED_SHARE = {"absent_symbol": 0.12}
+_TEST_PARTS = {"test", "tests", "testing", "spec", "specs", "__tests__", "testdata", "fixtures"}
+_SIDE_PARTS = {"example", "examples", "bench", "benchmarks", "benches", "docs", "doc", "scripts", "tools", "contrib",
+               "samples", "demo", "demos"}
+
+
+@dataclass(frozen=True)
+class FactInfo:
+    """What the curriculum needs to know of a fact."""
+
+    fact_id: str
+    family: str
+    subject: str
+    path: str
+    references: int = 0  # how often the fact's symbol is used elsewhere in the repository
+
+
+def is_test_path(path: str) -> bool:
+    """A test file or a file under a test folder (by the ecosystems' naming conventions)."""
+    parts = path.lower().split("/")
+    name = parts[-1]
+    return bool(_TEST_PARTS & set(parts[:-1])) or name.startswith("test_") or \
+        posixpath.splitext(name)[0].endswith(("_test", ".test", ".spec", "_spec", "tests"))
+
+
+def importance(fact: FactInfo) -> float:
+    """A fact's worth: its family's weight × its symbol's (public, used, in the library proper)."""
+    weight = FAMILY_WEIGHT.get(fact.family, 0.3)
+    parts = set(fact.path.lower().split("/")[:-1])
+    if fact.path and is_test_path(fact.path):
+        weight *= 0.1
+    elif parts & _SIDE_PARTS:
+        weight *= 0.35
+    name = fact.subject.split(".")[-1]
+    if name.startswith("_"):
+        weight *= 0.3
+    return weight * (1.0 + math.log1p(fact.references))
+
+
+@dataclass
+class Curriculum:
+    """Rows in training order, and what they cover."""
+
+    rows: list[dict[str, Any]]
+    facts_covered: int
+    facts_left_out: int
+    phrasings: int
+    passes: int
+    by_family: dict[str, int] = field(default_factory=dict)
+    fact_ids: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the Train tab and `forklift train`."""
+        return (f"{self.facts_covered:,} facts × {self.phrasings} phrasings × {self.passes} passes; "
+                f"{self.facts_left_out:,} facts left out")
+
+    def to_dict(self) -> dict[str, Any]:
+        """For the run's manifest."""
+        return {"facts_covered": self.facts_covered, "facts_left_out": self.facts_left_out,
+                "phrasings": self.phrasings, "passes": self.passes, "rows": len(self.rows),
+                "by_family": self.by_family, "summary": self.summary()}
+
+
+def build_curriculum(rows: Sequence[dict[str, Any]], facts: Iterable[FactInfo], budget_rows: int, phrasings: int,
+                     passes: int, seed: int = 13) -> Curriculum:
+    """The most important facts that fit `budget_rows`, each with up to `phrasings` phrasings, in `passes` passes.
+
+    Each pass is the same rows in a fresh order, so every fact is seen once per pass and the schedule can stop
+    at a pass boundary without favouring any fact.
+    """
+    by_fact: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_fact[row["fact_id"]].append(row)
+    info = {f.fact_id: f for f in facts}
+    ranked = sorted(by_fact, key=lambda fid: (-importance(info[fid]) if fid in info else 0.0, fid))
+    per_pass = max(1, budget_rows // max(passes, 1))
+    chosen: list[dict[str, Any]] = []
+    covered: list[str] = []
+
+    def take(candidates: Iterable[str], limit: int) -> None:
+        for fact_id in candidates:
+            if fact_id in taken:
+                continue
+            own = sorted(by_fact[fact_id], key=lambda r: r.get("template_id", ""))[:phrasings]
+            if len(chosen) + len(own) > limit:
+                if len(chosen) >= limit:
+                    return
+                continue  # a fact with fewer phrasings may still fit the last slots
+            chosen.extend(own)
+            covered.append(fact_id)
+            taken.add(fact_id)
+
+    taken: set[str] = set()
+    for family, share in RESERVED_SHARE.items():
+        take([fid for fid in ranked if by_fact[fid][0]["family"] == family], len(chosen) + int(per_pass * share))
+    take(ranked, per_pass)
+    rng = random.Random(seed)
+    ordered: list[dict[str, Any]] = []
+    for _ in range(passes):
+        this_pass = list(chosen)
+        rng.shuffle(this_pass)
+        ordered.extend(this_pass)
+    families: dict[str, int] = defaultdict(int)
+    for fact_id in covered:
+        families[by_fact[fact_id][0]["family"]] += 1
+    return Curriculum(ordered, len(covered), len(by_fact) - len(covered), phrasings, passes, dict(sorted(families.items())),
+                      covered)
+
+
+def load_fact_infos(store_path: Any, index_paths: Any) -> list[FactInfo]:
+    """Every fact of a project's curation store, with how often its symbol is referenced in the index."""
+    from forklift_core.curate.store import CurationStore
+    from forklift_core.ingest.tables import IndexReader
+
+    uses: dict[str, int] = defaultdict(int)
+    try:
+        for edge in IndexReader(index_paths).table("references").select(["dst_id"]).to_pylist():
+            if edge["dst_id"]:
+                uses[edge["dst_id"]] += 1
+    except Exception:  # noqa: BLE001 - an index without references only loses the usage weighting
+        pass
+    with CurationStore(store_path).read() as db:
+        found = db.execute("SELECT id, family, subject, symbol_id, path FROM facts").fetchall()
+    return [FactInfo(r["id"], r["family"], r["subject"], r["path"], uses.get(r["symbol_id"], 0)) for r in found]
+
+
+def write_curriculum(dataset_dir: Any, out_dir: Any, facts: Sequence[FactInfo], rows_for: Any, phrasings: int,
+                     passes: int, seed: int, spare_passes: int = 1) -> Curriculum:
+    """Write the curriculum as a dataset folder beside the export: sft (and dpo) configs the job trains on.
+
+    `rows_for(tokens_per_row)` says how many rows the budget holds. One spare pass follows the planned ones, so a
+    machine faster than estimated fills its whole budget; the job's clock ends the stage either way. DPO keeps
+    the preference pairs of the covered facts; validation is kept as exported.
+    """
+    from datasets import DatasetDict, load_from_disk
+
+    sft = load_from_disk(str(dataset_dir / "sft"))
+    train_rows = sft["train"].to_list()
+    tokens = mean_tokens(train_rows, ("messages",))
+    chosen = build_curriculum(train_rows, facts, rows_for(tokens), phrasings, passes, seed)
+    # Re-sized once from the chosen rows' own length (the valuable families are not the average row).
+    chosen = build_curriculum(train_rows, facts, rows_for(mean_tokens(chosen.rows, ("messages",)) or tokens), phrasings,
+                              passes, seed)
+    spare = build_curriculum(train_rows, facts, len(chosen.rows) // max(passes, 1) * spare_passes, phrasings,
+                             spare_passes, seed + 1) if spare_passes else None
+    all_rows = chosen.rows + [r for r in (spare.rows if spare else []) if r["fact_id"] in set(chosen.fact_ids)]
+    splits = {"train": sft["train"].from_list(all_rows, features=sft["train"].features)}
+    if "validation" in sft:
+        splits["validation"] = sft["validation"]
+    DatasetDict(splits).save_to_disk(str(out_dir / "sft"))
+    (out_dir / "facts.json").write_text(json.dumps(chosen.fact_ids))  # what the evaluation counts as trained
+    if (dataset_dir / "dpo").is_dir():
+        dpo = load_from_disk(str(dataset_dir / "dpo"))
+        covered = set(chosen.fact_ids)
+        dpo_splits = {"train": dpo["train"].filter(lambda row: row["fact_id"] in covered)}
+        if "validation" in dpo:
+            dpo_splits["validation"] = dpo["validation"]
+        if len(dpo_splits["train"]):
+            DatasetDict(dpo_splits).save_to_disk(str(out_dir / "dpo"))
+    return chosen
+
