@@ -225,6 +225,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     overrides = {"limit": args.limit} if args.limit is not None else {}
     if args.no_context:
         overrides["with_context"] = False
+    if args.no_guard:
+        overrides["path_guard"] = False
     config = EvalConfig.from_dict({**EvalConfig().to_dict(), **overrides})
     progress, close = _progress_bar(args)
     try:
@@ -372,6 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--run", help="run id (default: the newest completed run)")
     evaluate.add_argument("--limit", type=int, help="test items at most (0: all)")
     evaluate.add_argument("--no-context", action="store_true", help="skip the with-retrieved-evidence baseline")
+    evaluate.add_argument("--no-guard", action="store_true", help="skip the path-guarded tuned answers (tuned+guard)")
     _add_progress_flags(evaluate)
 
     ask = add("ask", _cmd_ask, "Ask base and tuned (and guarded, grounded) the same questions; scored when they are "

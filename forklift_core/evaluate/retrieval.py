@@ -33,6 +33,9 @@ class Retriever:
         self.by_name: dict[str, list[int]] = {}
         for i, s in enumerate(self.symbols):
             self.by_name.setdefault(s["name"], []).append(i)
+            scope = s["scope"].replace("::", ".")
+            if scope:  # `Store.read` finds that method before every other `read`
+                self.by_name.setdefault(f"{scope}.{s['name']}", []).append(i)
         self.embedder = embedder
         self._vectors: Any = None
 
@@ -46,7 +49,8 @@ class Retriever:
         """Up to k snippets per question: symbols the question names first, then the nearest by embedding."""
         picks: list[list[int]] = []
         for question in questions:
-            named = [m.split(".")[-1].split("::")[-1] for m in mentions(question)] + _IDENTIFIER.findall(question)
+            backticked = [m.replace("::", ".") for m in mentions(question)]
+            named = backticked + [m.split(".")[-1] for m in backticked] + _IDENTIFIER.findall(question)
             chosen: list[int] = []
             for name in dict.fromkeys(named):
                 for index in self.by_name.get(name, []):

@@ -240,8 +240,10 @@ def time_aware_schedule(trainer: Any, state_box: RunState, warmup_fraction: floa
         warmup = max(1, int(num_training_steps * warmup_fraction))
 
         def factor(step: int) -> float:
-            progress = min(1.0, max(step / max(num_training_steps, 1), state_box.time_progress()))
-            return min(1.0, (step + 1) / warmup) * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+            by_time = state_box.time_progress()
+            progress = min(1.0, max(step / max(num_training_steps, 1), by_time))
+            warmed = min(1.0, max((step + 1) / warmup, by_time / warmup_fraction))  # warmup by steps or by time
+            return warmed * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
         if trainer.lr_scheduler is None:
             trainer.lr_scheduler = LambdaLR(optimizer or trainer.optimizer, factor)

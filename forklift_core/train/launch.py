@@ -136,7 +136,7 @@ class LocalLauncher:
         facts = load_fact_infos(self.paths.curation_db, self.paths)
         return write_curriculum(folder / "dataset", folder / TRAIN_DATA, facts,
                                 lambda tokens: rows_in_budget(plan, parameters, tokens, cuda, share),
-                                plan.phrasings_per_fact, plan.passes, plan.seed)
+                                plan.phrasings_per_fact, plan.passes, plan.seed, plan.max_row_tokens)
 
     def start(self, plan: TrainPlan) -> str:
         """Prepare a run and start the job; returns the run id at once."""

@@ -55,7 +55,7 @@ def test_evaluating_a_run_writes_the_report(evaluation, trained) -> None:
     report = evaluation.run()
     folder = evaluation.run_dir / "eval"
     assert read_report(folder) == json.loads((folder / "report.json").read_text())
-    assert report["systems"] == ["base", "tuned", "base+context", "tuned+context"]
+    assert report["systems"] == ["base", "tuned", "tuned+guard", "base+context", "tuned+context"]
     assert report["item_count"] == 12 and len(report["items"]) == 12
     overall = report["overall"]["tuned"]
     assert set(METRICS) <= set(overall) and all(0 <= overall[m] <= 1 for m in METRICS)
@@ -101,9 +101,17 @@ def test_cli_eval_and_ask(trained, capsys) -> None:
     assert main(["eval", "--workspace", str(workspace.root), "--project", project, "--limit", "6", "--no-context",
                  "--json", "--quiet"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["run_id"] == run_id and summary["items"] == 6 and set(summary["overall"]) == {"base", "tuned"}
+    assert summary["run_id"] == run_id and summary["items"] == 6
+    assert set(summary["overall"]) == {"base", "tuned", "tuned+guard"}
     assert main(["ask", "--workspace", str(workspace.root), "--project", project, "--json",
                  "Where is `Queue` defined?"]) == 0
     answered = json.loads(capsys.readouterr().out)
-    assert set(answered["answers"]) == {"base", "tuned"} and "mutual_similarity" in answered
+    assert set(answered["answers"]) == {"base", "tuned", "tuned+guard"} and "mutual_similarity" in answered
+    questions = workspace.root / "questions.txt"
+    questions.write_text("# my questions\nWhere is `Queue` defined?\n\nWho calls `push`?\n")
+    assert main(["ask", "--workspace", str(workspace.root), "--project", project, "--json", "--grounded", "--quiet",
+                 "--questions", str(questions)]) == 0
+    batch = json.loads(capsys.readouterr().out)
+    assert [r["question"] for r in batch] == ["Where is `Queue` defined?", "Who calls `push`?"]
+    assert all(set(r["answers"]) == {"base", "tuned", "tuned+guard", "tuned+context"} for r in batch)
     assert main(["ask", "--workspace", str(workspace.root), "--project", project, "--run", "nope", "x"]) == 2

@@ -67,3 +67,18 @@ def test_token_rules() -> None:
     assert not token_allowed(index, "src", "/") and token_allowed(index, "py", "/")
     assert token_allowed(index, "geometry", ".py") and not token_allowed(index, "magic", ".py")
     assert open_span("see `c/st") == ("see ", "c/st") and open_span("see `c/stack.c`") is None
+
+
+def test_grounded_prompts_carry_the_gold_record() -> None:
+    from forklift_core.evaluate.retrieval import Retriever, with_context
+
+    def symbol(name: str, scope: str, path: str, line: int) -> dict:
+        return {"name": name, "scope": scope, "path": path, "line": line, "kind": "method", "signature": "(self)",
+                "snippet": f"def {name}(self): ..."}
+
+    symbols = [symbol("read", "Reader", "pkg/reader.py", 4), symbol("read", "Store", "pkg/store.py", 40),
+               symbol("write", "Store", "pkg/store.py", 50)]
+    question = "Where is `Store.read` defined?"
+    evidence = Retriever(symbols).retrieve([question], k=2)[0]
+    assert (evidence[0].path, evidence[0].line) == ("pkg/store.py", 40)  # the exact label before a namesake
+    assert "pkg/store.py:40 (read)" in with_context(question, evidence) and len(evidence) == 2  # plus a distractor

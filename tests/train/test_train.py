@@ -23,7 +23,7 @@ def project(workspace):
 
 
 def _plan(model: Path, **overrides) -> TrainPlan:
-    settings = dict(base_model=str(model), sft_max_steps=4, dpo_max_steps=2, batch_size=4, eval_steps=2,
+    settings = dict(base_model=str(model), method="sft+dpo", sft_max_steps=4, dpo_max_steps=2, batch_size=4, eval_steps=2,
                     save_steps=2, max_length=192, pairs="accepted+pending")
     return TrainPlan(**{**settings, **overrides})
 
@@ -42,7 +42,7 @@ def test_translators() -> None:
     dpo = job.dpo_config(plan, Path("/tmp/out/dpo"), has_eval=False)
     assert dpo.beta == 0.2 and dpo.eval_strategy == "no"
     # Half the rows per step, twice the accumulation: the effective batch stays the plan's.
-    assert (dpo.per_device_train_batch_size, dpo.gradient_accumulation_steps) == (4, 2)
+    assert (dpo.per_device_train_batch_size, dpo.gradient_accumulation_steps) == (2, 4)
 
 
 def test_max_length_comes_from_the_data_and_long_rows_are_dropped_and_counted(tiny_llama_dir) -> None:
@@ -70,13 +70,13 @@ def test_epochs_are_capped_to_the_time_budget() -> None:
     from forklift_core.train.estimate import DatasetStats, fit_to_budget
 
     stats = DatasetStats(sft_rows=10_000, sft_tokens=100, dpo_rows=9_000, dpo_tokens=130)
-    plan = TrainPlan(time_budget_minutes=10)
+    plan = TrainPlan(time_budget_minutes=10, method="sft+dpo")
     fitted = fit_to_budget(plan, stats, parameters=135_000_000)
-    assert 0 < fitted.sft_max_steps < 10_000 / 8 and 0 < fitted.dpo_max_steps < fitted.sft_max_steps
-    longer = fit_to_budget(TrainPlan(time_budget_minutes=20), stats, parameters=135_000_000)
+    assert 0 < fitted.sft_max_steps < 10_000 / 4 and 0 < fitted.dpo_max_steps < fitted.sft_max_steps
+    longer = fit_to_budget(TrainPlan(time_budget_minutes=20, method="sft+dpo"), stats, parameters=135_000_000)
     assert longer.sft_max_steps > fitted.sft_max_steps
     assert fit_to_budget(TrainPlan(time_budget_minutes=0), stats, 135_000_000) == TrainPlan(time_budget_minutes=0)
-    fixed = fit_to_budget(TrainPlan(sft_max_steps=5, time_budget_minutes=10), stats, 135_000_000)
+    fixed = fit_to_budget(TrainPlan(sft_max_steps=5, time_budget_minutes=10, method="sft+dpo"), stats, 135_000_000)
     assert fixed.sft_max_steps == 5 and fixed.dpo_max_steps > fitted.dpo_max_steps  # the rest goes to DPO
     small = DatasetStats(sft_rows=40, sft_tokens=100, dpo_rows=40, dpo_tokens=100)
     assert fit_to_budget(plan, small, 135_000_000) == plan  # a whole epoch fits: nothing capped
