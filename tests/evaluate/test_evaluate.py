@@ -11,7 +11,7 @@ from forklift_core.cli import main
 from forklift_core.config import EvalConfig
 from forklift_core.curate.store import CurationStore
 from forklift_core.evaluate import judge
-from forklift_core.evaluate.answering import BASE, TUNED, answer_all, load_run_models
+from forklift_core.evaluate.answering import BASE, TUNED, answer_all
 from forklift_core.evaluate.items import eval_items, spread
 from forklift_core.evaluate.pipeline import Evaluation
 from forklift_core.evaluate.report import METRICS, read_report
