@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from forklift_core.config import EvalConfig, TrainPlan
-from forklift_core.evaluate.answering import BASE, TUNED, answer_all
+from forklift_core.evaluate.answering import TUNED, answer_all
 from forklift_core.evaluate.items import eval_items
 from forklift_core.evaluate.metrics import cosine
 from forklift_core.evaluate.pipeline import Evaluation
