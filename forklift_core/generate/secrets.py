@@ -32,7 +32,7 @@ _PROSE_SECRET = re.compile(
 # and plain identifiers (no digits) are left alone: they are facts about the code, not secrets.
 _TOKEN_CANDIDATE = re.compile(r"(?<![A-Za-z0-9_+/=-])[A-Za-z0-9_+/=-]{32,}(?![A-Za-z0-9_+/=-])")
 _MIN_TOKEN_ENTROPY = 4.0
-# Words a detected value is matched against when it is looked for elsewhere (see SecretRedactor.known_fingerprints).
+# Words a detected value is matched against when it is looked for elsewhere (see redact_fingerprints).
 _TOKEN_SPLIT = re.compile(r"[^\s`'\",;()\[\]{}<>]+")
 # detect-secrets plugins left out: entropy and IP detectors flag hashes, test vectors and addresses in ordinary code.
 _SKIPPED_PLUGINS = {"Base64 High Entropy String", "Hex High Entropy String", "Public IP (ipv4)"}
@@ -123,10 +123,6 @@ class SecretRedactor:
             if value in text:
                 text = text.replace(value, f"[REDACTED:{self._kinds[value]}]")
         return text
-
-    def known_fingerprints(self) -> set[str]:
-        """Fingerprints of every value learned (what a reader of stored text can match without the values)."""
-        return {_fingerprint(value) for value in self._kinds}
 
 
 def redact(text: str, path: str = "", first_line: int = 1) -> tuple[str, list[SecretHit]]:

@@ -122,7 +122,11 @@ def render(data: dict[str, Any]) -> tuple[str, str]:
     Data made by `invented_locations` renders as the confident wrong answer instead, like every family's negatives.
     """
     if data.get("invented"):
-        return render_rejected(data), f"`{data['path']}:{data['line']}`"
+        # Imported here: answers.py registers this module's renderer, so a top-level import would be circular.
+        from forklift_core.generate.answers import definition_location
+
+        place = {"path": data["path"], "line": data["line"]}
+        return definition_location({"label": data["label"], "locations": [place]})
     near = f" The closest name it has is `{data['near']}`." if data.get("near") else ""
     return f"There is no {data['label']} in this repository.{near}", "not in this repository"
 
@@ -142,8 +146,3 @@ def invented_locations(view: "IndexView", fact: Fact, rng: random.Random) -> Ite
     if code_files:
         yield "invented_location", {"invented": True, "label": fact.data["label"], "path": rng.choice(code_files),
                                     "line": rng.randint(1, 200)}
-
-
-def render_rejected(data: dict[str, Any]) -> str:
-    """How an invented location reads."""
-    return f"`{data['label']}` is defined in `{data['path']}` at line {data['line']}."
