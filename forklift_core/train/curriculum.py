@@ -173,9 +173,10 @@ def write_curriculum(dataset_dir: Any, out_dir: Any, facts: Sequence[FactInfo], 
     # Re-sized once from the chosen rows' own length (the valuable families are not the average row).
     chosen = build_curriculum(train_rows, facts, rows_for(mean_tokens(chosen.rows, ("messages",)) or tokens), phrasings,
                               passes, seed)
-    spare = build_curriculum(train_rows, facts, len(chosen.rows) // max(passes, 1) * spare_passes, phrasings,
-                             spare_passes, seed + 1) if spare_passes else None
-    all_rows = chosen.rows + [r for r in (spare.rows if spare else []) if r["fact_id"] in set(chosen.fact_ids)]
+    # The spare passes repeat the chosen rows (one pass is the first len/passes rows) in fresh orders.
+    one_pass = chosen.rows[: len(chosen.rows) // max(passes, 1)]
+    rng = random.Random(seed + 1)
+    all_rows = chosen.rows + [row for _ in range(spare_passes) for row in rng.sample(one_pass, len(one_pass))]
     splits = {"train": sft["train"].from_list(all_rows, features=sft["train"].features)}
     if "validation" in sft:
         splits["validation"] = sft["validation"]

@@ -28,16 +28,21 @@ def _assert_no_leak(workspace, project: str) -> None:
     assert OUTSIDE_MARKER.encode() not in everything_under(workspace.root)
 
 
+def _assert_skipped_and_nothing_leaks(summary: dict, workspace, project: str, skipped_as: str, kept: str) -> None:
+    """The hostile name was skipped once under its reason, the ordinary file was indexed, and nothing leaked."""
+    assert summary["skipped"][skipped_as] == 1
+    assert kept in _symbol_names(workspace, project)
+    _assert_no_leak(workspace, project)
+
+
 def test_newline_in_an_archive_name_cannot_smuggle_a_server_path(tmp_path, workspace) -> None:
     secret = outside_file(tmp_path)
     archive = tar_gz(tmp_path / "evil.tar.gz", [
         ("proj/app.py", b"def visible():\n    return 1\n"),
         (f"proj/x\n{secret}", b"def decoy():\n    pass\n"),
     ])
-    summary = ingest(str(archive), "evil", workspace)
-    assert summary["skipped"]["archive_unsafe_name"] == 1
-    assert "visible" in _symbol_names(workspace, "evil")
-    _assert_no_leak(workspace, "evil")
+    _assert_skipped_and_nothing_leaks(ingest(str(archive), "evil", workspace), workspace, "evil",
+                                      "archive_unsafe_name", "visible")
 
 
 def test_newline_in_a_folder_name_of_a_local_tree(tmp_path, workspace) -> None:
@@ -46,10 +51,8 @@ def test_newline_in_a_folder_name_of_a_local_tree(tmp_path, workspace) -> None:
     (repo / "x\n" / str(secret.parent).lstrip("/")).mkdir(parents=True)
     (repo / "x\n" / str(secret).lstrip("/")).write_text("def decoy():\n    pass\n")
     (repo / "ok.py").write_text("def fine():\n    return 2\n")
-    summary = ingest(str(repo), "local", workspace)
-    assert summary["skipped"]["unsafe_name_dir"] == 1
-    assert "fine" in _symbol_names(workspace, "local")
-    _assert_no_leak(workspace, "local")
+    _assert_skipped_and_nothing_leaks(ingest(str(repo), "local", workspace), workspace, "local", "unsafe_name_dir",
+                                      "fine")
 
 
 def test_file_names_that_look_like_ctags_options(tmp_path, workspace) -> None:
