@@ -10,6 +10,7 @@ on the run's test split — so the figures are what a user gets. Variants (each 
 - `dpo`: the default followed by DPO on the covered facts' preference pairs (80/20 time split)
 - `no-abstain`: the default without the abstention family in the data
 - `r8`, `r32`: the default at LoRA rank 8 or 32
+- `p2`, `p5`: the default with 2 or 5 passes over fewer or more facts (coverage against depth)
 
 Prints one table row per variant (unseen phrasings: definition file, definition line ±3, fact accuracy over all
 families; hallucination rate over all items; abstention on absent names never trained; tuned+guard hallucination;
@@ -20,9 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -31,14 +29,12 @@ from typing import Any
 from forklift_core.config import FAMILIES, EvalConfig, GenerateConfig, TrainPlan
 from forklift_core.evaluate.pipeline import Evaluation
 from forklift_core.evaluate.report import overall_row
-from forklift_core.example import example_source
 from forklift_core.generate.pipeline import generate
 from forklift_core.ingest.index import ingest
 from forklift_core.train.launch import LocalLauncher
 from forklift_core.workspace import Workspace
 
-CACHE = Path(__file__).resolve().parent / ".cache"
-SECOND_REPO = "requests==2.32.3"  # a real library from the package registry, never shipped in the tests
+from repos import source_tree  # bench/ is the script's folder
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "before": {"curriculum": False, "learning_rate": 2e-4, "method": "sft+dpo"},
@@ -49,28 +45,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-abstain": {},  # the data differs, not the plan
     "r8": {"lora_r": 8, "lora_alpha": 16},
     "r32": {"lora_r": 32, "lora_alpha": 64},
+    "p5": {"passes": 5},
+    "p2": {"passes": 2},
 }
 COLUMNS = ("def file", "def line±3", "fact acc", "halluc.", "abstain", "guard halluc.", "grounded file", "retention")
-
-
-def source_tree(repo: str) -> Path:
-    """The repository to measure on: the example, a folder, or a registry sdist unpacked into the bench cache."""
-    if repo == "example":
-        return example_source()
-    if Path(repo).is_dir():
-        return Path(repo)
-    spec = SECOND_REPO if repo == "requests" else repo
-    target = CACHE / spec.replace("==", "-")
-    if not target.is_dir():
-        download = CACHE / "downloads"
-        download.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-d",
-                        str(download), spec], check=True, capture_output=True)
-        archive = sorted(download.glob(spec.split("==")[0] + "-*.tar.gz"))[-1]
-        with tarfile.open(archive) as tar:
-            tar.extractall(target, filter="data")
-    inner = [p for p in target.iterdir() if p.is_dir()]
-    return inner[0] if len(inner) == 1 else target
 
 
 def figures(report: dict[str, Any], system: str) -> dict[str, float]:
@@ -83,9 +61,10 @@ def figures(report: dict[str, Any], system: str) -> dict[str, float]:
         "def file": value("unseen_phrasing", "definition_location", "file_accuracy"),
         "def line±3": value("unseen_phrasing", "definition_location", "fact_accuracy"),
         "fact acc": value("unseen_phrasing", "all", "fact_accuracy"),
-        "halluc.": value("all", "all", "hallucination_rate"),
-        "abstain": value("all", "absent_symbol", "fact_accuracy"),
-        "guard halluc.": value("all", "all", "hallucination_rate", system + "+guard") if system == "tuned" else float("nan"),
+        "halluc.": value("unseen_phrasing", "all", "hallucination_rate"),
+        "abstain": value("unseen_phrasing", "absent_symbol", "fact_accuracy"),
+        "guard halluc.": value("unseen_phrasing", "all", "hallucination_rate", system + "+guard")
+        if system == "tuned" else float("nan"),
         "grounded file": value("unseen_phrasing", "definition_location", "file_accuracy", system + "+context"),
         "retention": report["retention"]["mean_similarity"] or float("nan") if system == "tuned" else 1.0,
     }
@@ -100,7 +79,9 @@ def run_variant(workspace: Workspace, project: str, name: str, limit: int, conte
     train_seconds = time.perf_counter() - started
     if status.status != "completed":
         raise SystemExit(f"{name}: run {status.status}\n{launcher.logs(status.run_id)}")
-    report = Evaluation(workspace, project, status.run_id, EvalConfig(limit=limit, with_context=context)).run()
+    # Unseen phrasings of trained facts: what training can teach (held-out files are the evaluation's other kind).
+    config = EvalConfig(limit=limit, with_context=context, test_kinds=("unseen_phrasing",))
+    report = Evaluation(workspace, project, status.run_id, config).run()
     manifest = status.manifest
     return {"variant": name, "train_s": round(train_seconds, 1), "peak_rss_mb": manifest.get("peak_rss_mb"),
             "curriculum": (manifest.get("curriculum") or {}).get("summary", "all rows"),
@@ -117,7 +98,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repo", default="example", help="example, requests, or a folder")
     parser.add_argument("--variants", default="before,default,dpo,no-abstain,lr3e-4")
-    parser.add_argument("--limit", type=int, default=120, help="test items per evaluation")
+    parser.add_argument("--limit", type=int, default=160, help="test items per evaluation")
     parser.add_argument("--workspace", help="keep the workspace here (default: a temporary folder)")
     parser.add_argument("--out", type=Path, help="also write the results as JSON here")
     args = parser.parse_args()

@@ -227,6 +227,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         overrides["with_context"] = False
     if args.no_guard:
         overrides["path_guard"] = False
+    if args.kind:
+        overrides["test_kinds"] = (args.kind,)
     config = EvalConfig.from_dict({**EvalConfig().to_dict(), **overrides})
     progress, close = _progress_bar(args)
     try:
@@ -375,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, help="test items at most (0: all)")
     evaluate.add_argument("--no-context", action="store_true", help="skip the with-retrieved-evidence baseline")
     evaluate.add_argument("--no-guard", action="store_true", help="skip the path-guarded tuned answers (tuned+guard)")
+    evaluate.add_argument("--kind", choices=("unseen_phrasing", "held_out_fact"),
+                          help="evaluate one test kind only (default: both)")
     _add_progress_flags(evaluate)
 
     ask = add("ask", _cmd_ask, "Ask base and tuned (and guarded, grounded) the same questions; scored when they are "

@@ -229,6 +229,8 @@ class TrainPlan(StageConfig):
                                     "several passes) instead of a random share of the rows.")
     phrasings_per_fact: int = option(3, "Curriculum: phrasings of each fact trained on.")
     passes: int = option(3, "Curriculum: passes over the chosen facts.")
+    grounded_rows: bool = option(True, "Curriculum: each covered fact also once with its index record among near "
+                                       "misses in the prompt, so grounded answers (ask --grounded) read the records.")
     max_row_tokens: int = option(128, "Curriculum: rows longer than this (estimated tokens) are left out; the "
                                       "longest rows cost the most time and, through the logits, memory.")
 
@@ -253,16 +255,25 @@ class EvalConfig(StageConfig):
     """How a run is evaluated against its base model on the dataset's test split."""
 
     limit: int = option(160, "Test items at most, spread evenly over families and test kinds (0: all).")
+    test_kinds: tuple[str, ...] = option(("unseen_phrasing", "held_out_fact"),
+                                         "Test kinds to evaluate: unseen_phrasing (trained facts, new wording) "
+                                         "and/or held_out_fact (files never trained on).")
     batch_size: int = option(16, "Prompts per generation batch.")
     max_new_tokens: int = option(48, "Longest generated answer in tokens (greedy decoding).")
     line_tolerance: int = option(3, "A definition line counts as right when it is within this many lines.")
-    with_context: bool = option(True, "Also score both models given the retrieved evidence in the prompt.")
+    with_context: bool = option(True, "Also score grounded answers: the index records retrieved for each question "
+                                      "in the prompt (tuned+context, and base+context unless grounded_base is off).")
+    grounded_base: bool = option(True, "Score the base model with the records too (the grounded baseline).")
     path_guard: bool = option(True, "Also score the tuned model with path-guarded decoding (tuned+guard).")
     retention: bool = option(True, "Compare tuned and base answers on general programming prompts.")
-    context_snippets: int = option(2, "Evidence snippets retrieved per question for the with-context baseline.")
+    context_snippets: int = option(3, "Index records retrieved per question for grounded answers (as many as "
+                                      "the training rows with evidence carry).")
     embedder: str = option("sentence-transformers/all-MiniLM-L6-v2", "Sentence embedder for similarity.")
     seed: int = option(13, "Seed for sampling the items.")
 
     def __post_init__(self) -> None:
         self.require_at_least(0, "limit", "line_tolerance", "context_snippets")
         self.require_at_least(1, "batch_size", "max_new_tokens")
+        self.test_kinds = tuple(self.test_kinds)
+        if not self.test_kinds or set(self.test_kinds) - {"unseen_phrasing", "held_out_fact"}:
+            raise BadInputError("test_kinds must be unseen_phrasing and/or held_out_fact")

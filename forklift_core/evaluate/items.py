@@ -65,14 +65,15 @@ def trained_facts(run_dir: Path) -> set[str] | None:
 
 
 def eval_items(dataset_dir: Path, store: CurationStore, limit: int, seed: int,
-               trained: set[str] | None = None) -> list[EvalItem]:
+               trained: set[str] | None = None,
+               test_kinds: tuple[str, ...] = ("unseen_phrasing", "held_out_fact")) -> list[EvalItem]:
     """The test items to evaluate, each with the fact it is graded against.
 
     `unseen_phrasing` asks what training can teach: a fact trained under other phrasings. When the run trained on a
     curriculum, only its facts count there; `held_out_fact` (files never trained on) is kept whole.
     """
-    rows = [r for r in load_test_rows(dataset_dir)
-            if trained is None or r["test_kind"] != "unseen_phrasing" or r["fact_id"] in trained]
+    rows = [r for r in load_test_rows(dataset_dir) if r["test_kind"] in test_kinds and
+            (trained is None or r["test_kind"] != "unseen_phrasing" or r["fact_id"] in trained)]
     items = []
     for row in spread(rows, limit, seed):
         fact = store.fact(row["fact_id"])

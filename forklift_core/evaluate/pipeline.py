@@ -15,7 +15,8 @@ from forklift_core.evaluate.metrics import chrf, cosine, grade, unknown_names
 from forklift_core.evaluate.path_guard import PathIndex
 from forklift_core.evaluate.report import build_report, write_report
 from forklift_core.evaluate.retention import retention_prompts
-from forklift_core.evaluate.retrieval import Retriever, with_context
+from forklift_core.evaluate.retrieval import Retriever
+from forklift_core.evidence import with_context
 from forklift_core.generate.grounding import Vocabulary
 from forklift_core.ingest.tables import IndexReader
 from forklift_core.models import Embedder
@@ -120,9 +121,10 @@ class Evaluation:
         progress = progress or Progress()
         config = self.config
         items = eval_items(self.run_dir / "dataset", self.store, config.limit, config.seed,
-                           trained_facts(self.run_dir))
+                           trained_facts(self.run_dir), config.test_kinds)
         systems = [BASE, TUNED] + ([TUNED + GUARD] if config.path_guard else []) + \
-            ([BASE + CONTEXT, TUNED + CONTEXT] if config.with_context else [])
+            ([BASE + CONTEXT] if config.with_context and config.grounded_base else []) + \
+            ([TUNED + CONTEXT] if config.with_context else [])
         retention = retention_prompts() if config.retention else []
         steps = len(systems) + (2 if retention else 0)
         results: dict[str, list[dict[str, Any]]] = {}

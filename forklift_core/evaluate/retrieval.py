@@ -1,28 +1,14 @@
-"""The with-context baseline: evidence retrieved from the index by symbol name, then by embedding, in the prompt."""
+"""Grounded answers: the index records a question names (exact lookup), then the nearest by embedding."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Sequence
 
+from forklift_core.evidence import Evidence
 from forklift_core.generate.grounding import mentions
 
-SNIPPET_CHARS = 300  # per retrieved snippet: enough for a signature and docstring, small enough for a 2k context
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w{2,}")
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One retrieved symbol: where it is and its snippet."""
-
-    path: str
-    line: int
-    name: str
-    snippet: str
-
-    def render(self) -> str:
-        return f"{self.path}:{self.line} ({self.name})\n{self.snippet[:SNIPPET_CHARS]}"
 
 
 class Retriever:
@@ -69,13 +55,5 @@ class Retriever:
         return [[self._evidence(i) for i in chosen] for chosen in picks]
 
     def _evidence(self, index: int) -> Evidence:
-        s = self.symbols[index]
-        return Evidence(s["path"], s["line"], s["name"], s.get("snippet") or s["signature"])
+        return Evidence.from_symbol(self.symbols[index])
 
-
-def with_context(question: str, evidence: Sequence[Evidence]) -> str:
-    """The question with the retrieved evidence above it."""
-    if not evidence:
-        return question
-    blocks = "\n\n".join(e.render() for e in evidence)
-    return f"Evidence from the repository (path:line, then code):\n\n{blocks}\n\nUsing the evidence, answer: {question}"

@@ -5,6 +5,11 @@ the rows teaches the answers' form and none of their facts. So the budget is spe
 the library's own, most-referenced public symbols before tests, examples and private helpers; where things are
 defined and what they look like before who changed them last — each with `phrasings` phrasings in `passes`
 shuffled passes. Facts the budget cannot reach are left out, and said so.
+
+Each covered fact whose answer an index record holds also gets one row in the grounded form: the question below
+the index records of its symbol and of near misses, in a shuffled order (retrieval-augmented fine-tuning with
+distractors), so the tuned model learns to read the records `forklift ask --grounded` puts in its prompt, not just
+to recall. Abstentions get the records of the near misses alone: no record names the symbol, so there is none.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from forklift_core.evidence import RECORDS_PER_PROMPT, Evidence, NearMisses, with_context
 from forklift_core.train.estimate import mean_tokens
 
 # How much a fact of each family is worth, for the same symbol: what a newcomer asks first comes first.
@@ -29,6 +35,10 @@ FAMILY_WEIGHT = {
 # so the usage weighting alone would never reach them, yet they are what stops the model inventing files.
 # 12% made the model abstain on most real names in a 10-minute run (bench/knowledge.py); 5% keeps it honest.
 RESERVED_SHARE = {"absent_symbol": 0.05}
+# Families whose answer an index record (path:line, kind, name, signature, scope) holds: they get a grounded row.
+GROUNDED_FAMILIES = frozenset({"definition_location", "kind_signature", "parameters_return", "enclosing_scope",
+                               "absent_symbol"})
+GROUNDED_SUFFIX = "+records"  # template_id of a grounded row: its phrasing's id and this
 _TEST_PARTS = {"test", "tests", "testing", "spec", "specs", "__tests__", "testdata", "fixtures"}
 _SIDE_PARTS = {"example", "examples", "bench", "benchmarks", "benches", "docs", "doc", "scripts", "tools", "contrib",
                "samples", "demo", "demos"}
@@ -43,6 +53,7 @@ class FactInfo:
     subject: str
     path: str
     references: int = 0  # how often the fact's symbol is used elsewhere in the repository
+    symbol_id: str = ""  # the index symbol the fact is about ("" for files, folders and absent names)
 
 
 def is_test_path(path: str) -> bool:
@@ -78,17 +89,19 @@ class Curriculum:
     passes: int
     by_family: dict[str, int] = field(default_factory=dict)
     fact_ids: list[str] = field(default_factory=list)
+    grounded_rows: int = 0  # rows in the grounded form (records in the prompt), once per covered fact
 
     def summary(self) -> str:
         """One line for the Train tab and `forklift train`."""
-        return (f"{self.facts_covered:,} facts × {self.phrasings} phrasings × {self.passes} passes; "
+        grounded = f" (+{self.grounded_rows:,} with index records)" if self.grounded_rows else ""
+        return (f"{self.facts_covered:,} facts × {self.phrasings} phrasings × {self.passes} passes{grounded}; "
                 f"{self.facts_left_out:,} facts left out")
 
     def to_dict(self) -> dict[str, Any]:
         """For the run's manifest."""
         return {"facts_covered": self.facts_covered, "facts_left_out": self.facts_left_out,
                 "phrasings": self.phrasings, "passes": self.passes, "rows": len(self.rows),
-                "by_family": self.by_family, "summary": self.summary()}
+                "by_family": self.by_family, "grounded_rows": self.grounded_rows, "summary": self.summary()}
 
 
 def build_curriculum(rows: Sequence[dict[str, Any]], facts: Iterable[FactInfo], budget_rows: int, phrasings: int,
@@ -152,31 +165,80 @@ def load_fact_infos(store_path: Any, index_paths: Any) -> list[FactInfo]:
         pass
     with CurationStore(store_path).read() as db:
         found = db.execute("SELECT id, family, subject, symbol_id, path FROM facts").fetchall()
-    return [FactInfo(r["id"], r["family"], r["subject"], r["path"], uses.get(r["symbol_id"], 0)) for r in found]
+    return [FactInfo(r["id"], r["family"], r["subject"], r["path"], uses.get(r["symbol_id"], 0), r["symbol_id"])
+            for r in found]
+
+
+def grounded_rows(chosen: Curriculum, rows: Sequence[dict[str, Any]], facts: Iterable[FactInfo],
+                  symbols: Sequence[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
+    """One row per covered fact of a grounded family: a phrasing with the gold record among near misses above it."""
+    info = {f.fact_id: f for f in facts}
+    by_id = {s["id"]: s for s in symbols}
+    misses = NearMisses(symbols)
+    first_rows: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row["fact_id"] not in first_rows or row["template_id"] < first_rows[row["fact_id"]]["template_id"]:
+            first_rows[row["fact_id"]] = row
+    rng = random.Random(seed + 2)
+    made = []
+    for fact_id in chosen.fact_ids:
+        fact, row = info.get(fact_id), first_rows.get(fact_id)
+        if fact is None or row is None or row["family"] not in GROUNDED_FAMILIES:
+            continue
+        gold = by_id.get(fact.symbol_id)
+        if gold is None and row["family"] != "absent_symbol":
+            continue  # the record the answer comes from is gone: a grounded row would teach guessing
+        records = ([Evidence.from_symbol(gold)] if gold else []) + misses.pick(
+            fact.subject, fact.path, RECORDS_PER_PROMPT - (1 if gold else 0), rng, exclude=fact.symbol_id)
+        rng.shuffle(records)
+        question, answer = row["messages"][-2]["content"], row["messages"][-1]["content"]
+        made.append({**row, "id": row["id"] + GROUNDED_SUFFIX, "template_id": row["template_id"] + GROUNDED_SUFFIX,
+                     "messages": [*row["messages"][:-2], {"role": "user", "content": with_context(question, records)},
+                                  {"role": "assistant", "content": answer}]})
+    return made
+
+
+def plan_curriculum(train_rows: Sequence[dict[str, Any]], facts: Sequence[FactInfo], rows_for: Any, phrasings: int,
+                    passes: int, seed: int, max_row_tokens: int = 10**9,
+                    symbols: Sequence[dict[str, Any]] = ()) -> tuple[Curriculum, list[dict[str, Any]]]:
+    """The curriculum the budget holds over these SFT rows, and its grounded rows (with the index's `symbols`).
+
+    `rows_for(tokens_per_row)` says how many rows the budget holds; the grounded rows are paid for out of it.
+    """
+    # A batch is as long as its longest row, and its logits grow with it: long rows are left out.
+    train_rows = [row for row in train_rows if mean_tokens([row], ("messages",)) <= max_row_tokens]
+    tokens = mean_tokens(train_rows, ("messages",))
+    chosen = build_curriculum(train_rows, facts, rows_for(tokens), phrasings, passes, seed)
+    grounded = grounded_rows(chosen, train_rows, facts, symbols, seed) if symbols else []
+    # Re-sized once from the chosen rows' own length (the valuable families are not the average row), the
+    # grounded rows' tokens taken off the budget in rows of that length.
+    chosen_tokens = mean_tokens(chosen.rows, ("messages",)) or tokens
+    grounded_cost = math.ceil(len(grounded) * mean_tokens(grounded, ("messages",)) / chosen_tokens)
+    chosen = build_curriculum(train_rows, facts, max(passes, rows_for(chosen_tokens) - grounded_cost), phrasings,
+                              passes, seed)
+    grounded = grounded_rows(chosen, train_rows, facts, symbols, seed) if symbols else []
+    chosen.grounded_rows = len(grounded)
+    return chosen, grounded
 
 
 def write_curriculum(dataset_dir: Any, out_dir: Any, facts: Sequence[FactInfo], rows_for: Any, phrasings: int,
-                     passes: int, seed: int, max_row_tokens: int = 10**9, spare_passes: int = 1) -> Curriculum:
+                     passes: int, seed: int, max_row_tokens: int = 10**9, spare_passes: int = 1,
+                     symbols: Sequence[dict[str, Any]] = ()) -> Curriculum:
     """Write the curriculum as a dataset folder beside the export: sft (and dpo) configs the job trains on.
 
-    `rows_for(tokens_per_row)` says how many rows the budget holds. One spare pass follows the planned ones, so a
-    machine faster than estimated fills its whole budget; the job's clock ends the stage either way. DPO keeps
-    the preference pairs of the covered facts; validation is kept as exported.
+    One spare pass follows the planned ones, so a machine faster than estimated fills its whole budget; the job's
+    clock ends the stage either way. DPO keeps the preference pairs of the covered facts; validation is kept as
+    exported.
     """
     from datasets import DatasetDict, load_from_disk
 
     sft = load_from_disk(str(dataset_dir / "sft"))
-    # A batch is as long as its longest row, and its logits grow with it: long rows are left out.
-    train_rows = [row for row in sft["train"].to_list() if mean_tokens([row], ("messages",)) <= max_row_tokens]
-    tokens = mean_tokens(train_rows, ("messages",))
-    chosen = build_curriculum(train_rows, facts, rows_for(tokens), phrasings, passes, seed)
-    # Re-sized once from the chosen rows' own length (the valuable families are not the average row).
-    chosen = build_curriculum(train_rows, facts, rows_for(mean_tokens(chosen.rows, ("messages",)) or tokens), phrasings,
-                              passes, seed)
+    chosen, grounded = plan_curriculum(sft["train"].to_list(), facts, rows_for, phrasings, passes, seed,
+                                       max_row_tokens, symbols)
     # The spare passes repeat the chosen rows (one pass is the first len/passes rows) in fresh orders.
     one_pass = chosen.rows[: len(chosen.rows) // max(passes, 1)]
     rng = random.Random(seed + 1)
-    all_rows = chosen.rows + [row for _ in range(spare_passes) for row in rng.sample(one_pass, len(one_pass))]
+    all_rows = chosen.rows + grounded + [row for _ in range(spare_passes) for row in rng.sample(one_pass, len(one_pass))]
     splits = {"train": sft["train"].from_list(all_rows, features=sft["train"].features)}
     if "validation" in sft:
         splits["validation"] = sft["validation"]

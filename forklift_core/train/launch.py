@@ -15,10 +15,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from forklift_core.config import TrainPlan
-from forklift_core.curate.export import DEFAULT_STATUSES, UNREVIEWED, export_dataset
+from forklift_core.curate.export import DEFAULT_STATUSES, UNREVIEWED, export_dataset, sft_row
+from forklift_core.curate.store import CurationStore
 from forklift_core.errors import BadInputError, NotFoundError
+from forklift_core.ingest.tables import IndexReader
 from forklift_core.models import resolve_lm
-from forklift_core.train.curriculum import Curriculum, load_fact_infos, write_curriculum
+from forklift_core.train.curriculum import Curriculum, load_fact_infos, plan_curriculum, write_curriculum
 from forklift_core.train.estimate import dataset_stats, fit_to_budget, parameter_count, rows_in_budget
 from forklift_core.train.recipe import JOB_SCRIPT, job_module
 from forklift_core.workspace import ProjectPaths, Workspace, write_json_atomic
@@ -132,11 +134,31 @@ class LocalLauncher:
         """The knowledge-first selection of the exported SFT rows that the time budget covers (None: all rows)."""
         if not (plan.curriculum and "sft" in plan.method and (folder / "dataset" / "sft").is_dir()):
             return None
+        facts, rows_for, symbols = self._curriculum_inputs(plan, parameters, cuda)
+        return write_curriculum(folder / "dataset", folder / TRAIN_DATA, facts, rows_for, plan.phrasings_per_fact,
+                                plan.passes, plan.seed, plan.max_row_tokens, symbols=symbols)
+
+    def _curriculum_inputs(self, plan: TrainPlan, parameters: int, cuda: bool) -> tuple[list[Any], Any, list[Any]]:
+        """The facts, the budget in rows of a given length, and the index symbols a curriculum is planned from."""
         share = job_module().SFT_TIME_SHARE if "dpo" in plan.method else 1.0
         facts = load_fact_infos(self.paths.curation_db, self.paths)
-        return write_curriculum(folder / "dataset", folder / TRAIN_DATA, facts,
-                                lambda tokens: rows_in_budget(plan, parameters, tokens, cuda, share),
-                                plan.phrasings_per_fact, plan.passes, plan.seed, plan.max_row_tokens)
+        symbols = IndexReader(self.paths).symbols() if plan.grounded_rows else []
+        return facts, lambda tokens: rows_in_budget(plan, parameters, tokens, cuda, share), symbols
+
+    def preview(self, plan: TrainPlan) -> Curriculum | None:
+        """What a run of this plan would cover, before anything is exported (the Train tab says it before launch)."""
+        if not (plan.curriculum and "sft" in plan.method):
+            return None
+        statuses = DEFAULT_STATUSES + (UNREVIEWED if plan.pairs == "accepted+pending" else ())
+        rows = [sft_row(p) for p in CurationStore(self.paths.curation_db).pairs(kind="sft", statuses=statuses,
+                                                                                  split="train")]
+        if not rows:
+            return None
+        resolved = resolve_lm(plan.base_model, self.workspace.models_dir)
+        facts, rows_for, symbols = self._curriculum_inputs(plan, parameter_count(resolved.location),
+                                                           job_module()._cuda())
+        return plan_curriculum(rows, facts, rows_for, plan.phrasings_per_fact, plan.passes, plan.seed,
+                               plan.max_row_tokens, symbols)[0]
 
     def start(self, plan: TrainPlan) -> str:
         """Prepare a run and start the job; returns the run id at once."""

@@ -70,15 +70,18 @@ def test_token_rules() -> None:
 
 
 def test_grounded_prompts_carry_the_gold_record() -> None:
-    from forklift_core.evaluate.retrieval import Retriever, with_context
+    from forklift_core.evaluate.retrieval import Retriever
+    from forklift_core.evidence import with_context
 
     def symbol(name: str, scope: str, path: str, line: int) -> dict:
-        return {"name": name, "scope": scope, "path": path, "line": line, "kind": "method", "signature": "(self)",
-                "snippet": f"def {name}(self): ..."}
+        return {"id": f"{scope}.{name}", "name": name, "scope": scope, "path": path, "line": line, "kind": "method",
+                "signature": "(self)", "doc": f"{name.title()} it."}
 
     symbols = [symbol("read", "Reader", "pkg/reader.py", 4), symbol("read", "Store", "pkg/store.py", 40),
                symbol("write", "Store", "pkg/store.py", 50)]
     question = "Where is `Store.read` defined?"
     evidence = Retriever(symbols).retrieve([question], k=2)[0]
     assert (evidence[0].path, evidence[0].line) == ("pkg/store.py", 40)  # the exact label before a namesake
-    assert "pkg/store.py:40 (read)" in with_context(question, evidence) and len(evidence) == 2  # plus a distractor
+    prompt = with_context(question, evidence)
+    assert "- pkg/store.py:40 method `Store.read(self)` — Read it." in prompt and len(evidence) == 2  # + a distractor
+    assert prompt.endswith(question)

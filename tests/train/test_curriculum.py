@@ -57,3 +57,52 @@ def test_a_budget_that_covers_everything_leaves_nothing_out() -> None:
     rows = _rows("only", "kind_signature", phrasings=2)
     curriculum = build_curriculum(rows, [FactInfo("only", "kind_signature", "x", "a.py")], 10_000, 3, 2)
     assert curriculum.facts_left_out == 0 and len(curriculum.rows) == 4  # 2 phrasings (all there are) × 2 passes
+
+
+def _symbol(symbol_id: str, name: str, path: str, line: int, scope: str = "") -> dict:
+    return {"id": symbol_id, "name": name, "scope": scope, "path": path, "line": line, "kind": "function",
+            "signature": "(x)", "doc": ""}
+
+
+def test_grounded_rows_put_the_gold_record_among_near_misses() -> None:
+    from forklift_core.evidence import RECORDS_PER_PROMPT
+    from forklift_core.train.curriculum import GROUNDED_SUFFIX, grounded_rows
+
+    symbols = [_symbol("s-load", "load_index", "pkg/index.py", 12), _symbol("s-loadall", "load_all", "pkg/all.py", 3),
+               _symbol("s-dump", "dump_index", "pkg/index.py", 40), _symbol("s-other", "render", "ui/page.py", 8)]
+    facts = [FactInfo("def", "definition_location", "load_index", "pkg/index.py", 3, "s-load"),
+             FactInfo("absent", "absent_symbol", "load_indexes", ""),
+             FactInfo("who", "callers", "load_index", "pkg/index.py", 3, "s-load")]
+    rows = _rows("def", "definition_location") + _rows("absent", "absent_symbol") + _rows("who", "callers")
+    curriculum = build_curriculum(rows, facts, budget_rows=10_000, phrasings=3, passes=2)
+    made = {row["fact_id"]: row for row in grounded_rows(curriculum, rows, facts, symbols, seed=3)}
+    assert set(made) == {"def", "absent"}  # a caller list is not in a record: no grounded row for it
+    definition = made["def"]["messages"][-2]["content"]
+    assert "pkg/index.py:12 function `load_index(x)`" in definition  # the gold record...
+    assert definition.count("\n- ") == RECORDS_PER_PROMPT and definition.endswith("q1 def")  # ...among near misses
+    assert made["def"]["messages"][-1] == rows[0]["messages"][-1] and made["def"]["template_id"].endswith(GROUNDED_SUFFIX)
+    absent = made["absent"]["messages"][-2]["content"]
+    assert "`load_index(x)`" in absent and "load_indexes" not in absent.split("\n\n")[0]  # near misses, never it
+
+
+def test_grounded_rows_are_paid_for_out_of_the_budget(tmp_path) -> None:
+    from datasets import Dataset, DatasetDict, load_from_disk
+
+    from forklift_core.train.curriculum import GROUNDED_SUFFIX, write_curriculum
+
+    facts, rows, symbols = [], [], []
+    for n in range(30):
+        facts.append(FactInfo(f"f{n:02d}", "definition_location", f"sym{n}", "pkg/m.py", n, f"s{n}"))
+        rows += _rows(f"f{n:02d}", "definition_location")
+        symbols.append(_symbol(f"s{n}", f"sym{n}", "pkg/m.py", n + 1))
+    for row in rows:
+        row.update(test_kind="", concise="")
+    DatasetDict({"train": Dataset.from_list(rows)}).save_to_disk(str(tmp_path / "dataset" / "sft"))
+    budget = lambda tokens: int(4000 / tokens)  # noqa: E731 - a fixed token budget, in rows of the given length
+    plain = write_curriculum(tmp_path / "dataset", tmp_path / "plain", facts, budget, 3, 3, 1, spare_passes=0)
+    grounded = write_curriculum(tmp_path / "dataset", tmp_path / "grounded", facts, budget, 3, 3, 1, spare_passes=0,
+                                symbols=symbols)
+    assert grounded.grounded_rows == grounded.facts_covered > 0 and "with index records" in grounded.summary()
+    assert grounded.facts_covered < plain.facts_covered  # the records' tokens come out of the same budget
+    written = load_from_disk(str(tmp_path / "grounded" / "sft"))["train"]
+    assert sum(t.endswith(GROUNDED_SUFFIX) for t in written["template_id"]) == grounded.grounded_rows

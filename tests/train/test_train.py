@@ -195,10 +195,14 @@ def test_the_time_budget_ends_the_run_on_time_with_an_annealed_rate(project, tin
 
 def test_a_default_plan_trains_on_the_curriculum(project, tiny_llama_dir) -> None:
     launcher = LocalLauncher(project, "poly")
-    run_id = launcher.prepare(_plan(tiny_llama_dir, method="sft", sft_max_steps=-1))
+    plan = _plan(tiny_llama_dir, method="sft", sft_max_steps=-1)
+    preview = launcher.preview(plan)  # what the Train tab says before launch
+    run_id = launcher.prepare(plan)
     manifest = launcher.poll(run_id).manifest
     curriculum = manifest["curriculum"]
     assert manifest["train_dataset"] == "curriculum" and curriculum["facts_covered"] > 0
+    assert preview is not None and preview.summary() == curriculum["summary"]  # the preview is what runs
+    assert curriculum["grounded_rows"] > 0 and "with index records" in curriculum["summary"]
     assert curriculum["summary"].startswith(f"{curriculum['facts_covered']:,} facts × 3 phrasings × 3 passes")
     from datasets import load_from_disk
 

@@ -191,7 +191,11 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
                 + (" · tuned answers path-guarded" if guarded else "")
                 + (f" · reference: {html.escape(reference['reference'])}" if reference else
                    " · not a dataset question: no reference to score against"))
-        yield (*answers.values(), *(scores_markdown(scores["answers"][s]) for s in answers), note)
+        marks = [scores_markdown(scores["answers"][s]) for s in answers]
+        records = evaluation.retriever.retrieve([text], evaluation.config.context_snippets)[0]
+        marks[-1] += "\n\n**Index records in its prompt:**\n" + "\n".join(
+            f"- {html.escape(r.render())}" for r in records)  # what the grounded answer could read
+        yield (*answers.values(), *marks, note)
 
     @user_errors
     def do_evaluate(project_name: str | None, run_id: str | None, request: gr.Request, profile: gr.OAuthProfile | None,

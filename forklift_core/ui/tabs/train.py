@@ -109,10 +109,30 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         command = f"`{cli_command(project_name or 'PROJECT', plan)}{flag}`"
         if plan.sft_max_steps < 0:
             budget = f"{plan.time_budget_minutes:.0f} min" if plan.time_budget_minutes else "no"
+            covered = coverage(project_name, plan)
+            if covered:
+                return f"{command} · the {budget} budget on this hardware covers **{covered}**"
             return f"{command} · whole epochs, capped at launch to a {budget} budget on this hardware"
         steps = plan.sft_max_steps * (2 if plan.method == "sft+dpo" else 1)
         guess = estimate(parameter_count(location), steps, plan.batch_size, plan.max_length or TYPICAL_ROW_TOKENS)
         return f"{command} · {guess.hint()}"
+
+    def coverage(project_name: str | None, plan: TrainPlan) -> str:
+        """The curriculum a run would train on, said before launch (cached until the pairs or the plan change)."""
+        if not project_name or not settings.workspace.project(project_name).exists():
+            return ""
+        store = settings.workspace.project(project_name).curation_db
+        key = (project_name, plan.to_yaml(), store.stat().st_mtime_ns if store.is_file() else 0)
+        if key not in previews:
+            try:
+                found = launcher(project_name).preview(plan)
+            except Exception:  # noqa: BLE001 - a hint only: the launch itself reports real problems
+                found = None
+            previews.clear()
+            previews[key] = found.summary() if found else ""
+        return previews[key]
+
+    previews: dict[tuple[str, str, int], str] = {}
 
     def launcher(project_name: str | None) -> LocalLauncher:
         if not project_name:
