@@ -13,35 +13,36 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 RECORDS_PER_PROMPT = 3  # the gold record and two near misses in training; the top three retrieved when asking
-DOC_CHARS = 100  # the first sentence of a docstring is enough to say what a symbol is for
+# A record stays short: a batch's memory grows with its longest row (activations of every layer), so a docstring
+# or a long signature in each of three records would double a grounded row.
+SIGNATURE_CHARS = 80
 _PREFIX = 4  # names sharing this many leading characters are near misses of each other
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """One index record: where a symbol is defined, what it is, its signature and the start of its docstring."""
+    """One index record: where a symbol is defined, what it is and its signature."""
 
     path: str
     line: int
     name: str  # qualified: `Store.read` for a method
     kind: str = ""
     signature: str = ""
-    doc: str = ""
 
     @classmethod
     def from_symbol(cls, symbol: dict[str, Any]) -> "Evidence":
         """The record of one row of the index's symbols table."""
         scope = (symbol.get("scope") or "").replace("::", ".")
         name = f"{scope}.{symbol['name']}" if scope else symbol["name"]
-        doc = (symbol.get("doc") or "").strip().split("\n")[0][:DOC_CHARS]
-        return cls(symbol["path"], int(symbol["line"]), name, symbol.get("kind") or "",
-                   symbol.get("signature") or "", doc)
+        signature = symbol.get("signature") or ""
+        if len(signature) > SIGNATURE_CHARS:
+            signature = signature[: SIGNATURE_CHARS - 1] + "…"
+        return cls(symbol["path"], int(symbol["line"]), name, symbol.get("kind") or "", signature)
 
     def render(self) -> str:
-        """One line: `path:line kind `name(signature)` — doc`."""
+        """One line: `path:line kind `name(signature)``."""
         signature = self.signature if self.signature.startswith("(") else ""
-        text = f"{self.path}:{self.line} {self.kind} `{self.name}{signature}`".replace("  ", " ")
-        return f"{text} — {self.doc}" if self.doc else text
+        return f"{self.path}:{self.line} {self.kind} `{self.name}{signature}`".replace("  ", " ")
 
 
 def with_context(question: str, evidence: Sequence[Evidence]) -> str:

@@ -39,6 +39,9 @@ RESERVED_SHARE = {"absent_symbol": 0.05}
 GROUNDED_FAMILIES = frozenset({"definition_location", "kind_signature", "parameters_return", "enclosing_scope",
                                "absent_symbol"})
 GROUNDED_SUFFIX = "+records"  # template_id of a grounded row: its phrasing's id and this
+# Share of the grounded rows that are abstentions (records without the name asked about): with only the covered
+# absent names (5% of facts), grounded answers copied the nearest record for a name that is not there.
+GROUNDED_ABSTAIN_SHARE = 0.25
 _TEST_PARTS = {"test", "tests", "testing", "spec", "specs", "__tests__", "testdata", "fixtures"}
 _SIDE_PARTS = {"example", "examples", "bench", "benchmarks", "benches", "docs", "doc", "scripts", "tools", "contrib",
                "samples", "demo", "demos"}
@@ -171,7 +174,10 @@ def load_fact_infos(store_path: Any, index_paths: Any) -> list[FactInfo]:
 
 def grounded_rows(chosen: Curriculum, rows: Sequence[dict[str, Any]], facts: Iterable[FactInfo],
                   symbols: Sequence[dict[str, Any]], seed: int) -> list[dict[str, Any]]:
-    """One row per covered fact of a grounded family: a phrasing with the gold record among near misses above it."""
+    """One row per covered fact of a grounded family: a phrasing with the gold record among near misses above it.
+
+    Abstentions the budget did not cover are added in this form alone, up to GROUNDED_ABSTAIN_SHARE of the rows.
+    """
     info = {f.fact_id: f for f in facts}
     by_id = {s["id"]: s for s in symbols}
     misses = NearMisses(symbols)
@@ -180,10 +186,18 @@ def grounded_rows(chosen: Curriculum, rows: Sequence[dict[str, Any]], facts: Ite
         if row["fact_id"] not in first_rows or row["template_id"] < first_rows[row["fact_id"]]["template_id"]:
             first_rows[row["fact_id"]] = row
     rng = random.Random(seed + 2)
+    covered = set(chosen.fact_ids)
+    grounded_facts = [f for f in chosen.fact_ids if f in first_rows and first_rows[f]["family"] in GROUNDED_FAMILIES]
+    # Abstentions beyond the covered ones, in the grounded form only, up to their share of the grounded rows.
+    spare_absent = sorted(f for f, row in first_rows.items() if row["family"] == "absent_symbol" and f not in covered)
+    rng.shuffle(spare_absent)
+    have = sum(first_rows[f]["family"] == "absent_symbol" for f in grounded_facts)
+    wanted = math.ceil(GROUNDED_ABSTAIN_SHARE * (len(grounded_facts) - have) / (1 - GROUNDED_ABSTAIN_SHARE)) - have
+    grounded_facts += spare_absent[: max(0, wanted)]
     made = []
-    for fact_id in chosen.fact_ids:
-        fact, row = info.get(fact_id), first_rows.get(fact_id)
-        if fact is None or row is None or row["family"] not in GROUNDED_FAMILIES:
+    for fact_id in grounded_facts:
+        fact, row = info.get(fact_id), first_rows[fact_id]
+        if fact is None:
             continue
         gold = by_id.get(fact.symbol_id)
         if gold is None and row["family"] != "absent_symbol":
@@ -217,6 +231,8 @@ def plan_curriculum(train_rows: Sequence[dict[str, Any]], facts: Sequence[FactIn
     chosen = build_curriculum(train_rows, facts, max(passes, rows_for(chosen_tokens) - grounded_cost), phrasings,
                               passes, seed)
     grounded = grounded_rows(chosen, train_rows, facts, symbols, seed) if symbols else []
+    # Three records make a row longer than the plain ones; past half as long again, one row would set the memory.
+    grounded = [row for row in grounded if mean_tokens([row], ("messages",)) <= 1.5 * max_row_tokens]
     chosen.grounded_rows = len(grounded)
     return chosen, grounded
 
@@ -243,7 +259,9 @@ def write_curriculum(dataset_dir: Any, out_dir: Any, facts: Sequence[FactInfo], 
     if "validation" in sft:
         splits["validation"] = sft["validation"]
     DatasetDict(splits).save_to_disk(str(out_dir / "sft"))
-    (out_dir / "facts.json").write_text(json.dumps(chosen.fact_ids))  # what the evaluation counts as trained
+    # What the evaluation counts as trained: the covered facts and the abstentions trained in the grounded form only.
+    grounded_only = sorted({row["fact_id"] for row in grounded} - set(chosen.fact_ids))
+    (out_dir / "facts.json").write_text(json.dumps(chosen.fact_ids + grounded_only))
     if (dataset_dir / "dpo").is_dir():
         dpo = load_from_disk(str(dataset_dir / "dpo"))
         covered = set(chosen.fact_ids)

@@ -83,5 +83,5 @@ def test_grounded_prompts_carry_the_gold_record() -> None:
     evidence = Retriever(symbols).retrieve([question], k=2)[0]
     assert (evidence[0].path, evidence[0].line) == ("pkg/store.py", 40)  # the exact label before a namesake
     prompt = with_context(question, evidence)
-    assert "- pkg/store.py:40 method `Store.read(self)` — Read it." in prompt and len(evidence) == 2  # + a distractor
+    assert "- pkg/store.py:40 method `Store.read(self)`\n" in prompt and len(evidence) == 2  # plus a distractor
     assert prompt.endswith(question)

@@ -106,3 +106,22 @@ def test_grounded_rows_are_paid_for_out_of_the_budget(tmp_path) -> None:
     assert grounded.facts_covered < plain.facts_covered  # the records' tokens come out of the same budget
     written = load_from_disk(str(tmp_path / "grounded" / "sft"))["train"]
     assert sum(t.endswith(GROUNDED_SUFFIX) for t in written["template_id"]) == grounded.grounded_rows
+
+
+def test_grounded_abstentions_reach_their_share_beyond_the_covered_facts() -> None:
+    from forklift_core.train.curriculum import GROUNDED_ABSTAIN_SHARE, grounded_rows
+
+    facts, rows, symbols = [], [], []
+    for n in range(12):
+        facts.append(FactInfo(f"f{n:02d}", "definition_location", f"sym{n}", "pkg/m.py", 12 - n, f"s{n}"))
+        rows += _rows(f"f{n:02d}", "definition_location")
+        symbols.append(_symbol(f"s{n}", f"sym{n}", "pkg/m.py", n + 1))
+    for n in range(20):
+        facts.append(FactInfo(f"absent{n:02d}", "absent_symbol", f"missing{n}", ""))
+        rows += _rows(f"absent{n:02d}", "absent_symbol")
+    curriculum = build_curriculum(rows, facts, budget_rows=12 * 9, phrasings=3, passes=3)
+    made = grounded_rows(curriculum, rows, facts, symbols, seed=1)
+    absent = [r for r in made if r["family"] == "absent_symbol"]
+    assert len(absent) / len(made) >= GROUNDED_ABSTAIN_SHARE - 0.05
+    assert {r["fact_id"] for r in absent} - set(curriculum.fact_ids)  # beyond what the budget covered
+    assert len({r["fact_id"] for r in made}) == len(made)  # one grounded row per fact

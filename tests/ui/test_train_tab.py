@@ -18,6 +18,9 @@ def test_start_a_run_and_watch_it_complete(page: Page, app_url: str, app_workspa
     page.get_by_role("tab", name="Train").click()
     expect(page.locator("#train-command")).to_contain_text("forklift train --project forklift-example", timeout=30_000)
     expect(page.locator("#train-command")).to_contain_text("budget")  # the default: epochs within a time budget
+    # Before launch, the Train tab says what that budget covers (the curriculum the run would train on).
+    expect(page.locator("#train-command")).to_contain_text(re.compile(r"covers \d[\d,]* facts × 3 phrasings × 3 "
+                                                                      r"passes.*facts left out"), timeout=60_000)
     page.locator("#train-base-model textarea, #train-base-model input").first.fill(str(tiny_llama_dir))
     page.get_by_label("sft", exact=True).check()
     steps = page.locator("#train-max-steps input")
