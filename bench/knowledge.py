@@ -10,6 +10,7 @@ on the run's test split — so the figures are what a user gets. Variants (each 
 - `dpo`: the default followed by DPO on the covered facts' preference pairs (80/20 time split)
 - `no-abstain`: the default without the abstention family in the data
 - `r8`, `r32`: the default at LoRA rank 8 or 32
+- `no-grounded`: the default without the grounded rows (records among near misses in the prompt)
 - `p2`, `p5`: the default with 2 or 5 passes over fewer or more facts (coverage against depth)
 
 Prints one table row per variant (unseen phrasings: definition file, definition line ±3, fact accuracy over all
@@ -45,10 +46,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-abstain": {},  # the data differs, not the plan
     "r8": {"lora_r": 8, "lora_alpha": 16},
     "r32": {"lora_r": 32, "lora_alpha": 64},
+    "no-grounded": {"grounded_rows": False},
     "p5": {"passes": 5},
     "p2": {"passes": 2},
 }
-COLUMNS = ("def file", "def line±3", "fact acc", "halluc.", "abstain", "guard halluc.", "grounded file", "retention")
+COLUMNS = ("def file", "def line±3", "fact acc", "halluc.", "abstain", "guard halluc.", "grounded file",
+           "grounded line±3", "grounded abstain", "retention")
 
 
 def figures(report: dict[str, Any], system: str) -> dict[str, float]:
@@ -66,6 +69,8 @@ def figures(report: dict[str, Any], system: str) -> dict[str, float]:
         "guard halluc.": value("unseen_phrasing", "all", "hallucination_rate", system + "+guard")
         if system == "tuned" else float("nan"),
         "grounded file": value("unseen_phrasing", "definition_location", "file_accuracy", system + "+context"),
+        "grounded line±3": value("unseen_phrasing", "definition_location", "fact_accuracy", system + "+context"),
+        "grounded abstain": value("unseen_phrasing", "absent_symbol", "fact_accuracy", system + "+context"),
         "retention": report["retention"]["mean_similarity"] or float("nan") if system == "tuned" else 1.0,
     }
 
@@ -80,7 +85,7 @@ def run_variant(workspace: Workspace, project: str, name: str, limit: int, conte
     if status.status != "completed":
         raise SystemExit(f"{name}: run {status.status}\n{launcher.logs(status.run_id)}")
     # Unseen phrasings of trained facts: what training can teach (held-out files are the evaluation's other kind).
-    config = EvalConfig(limit=limit, with_context=context, test_kinds=("unseen_phrasing",))
+    config = EvalConfig(limit=limit, with_context=context, grounded_base=False, test_kinds=("unseen_phrasing",))
     report = Evaluation(workspace, project, status.run_id, config).run()
     manifest = status.manifest
     return {"variant": name, "train_s": round(train_seconds, 1), "peak_rss_mb": manifest.get("peak_rss_mb"),
@@ -124,7 +129,7 @@ def main() -> None:
                     ingest(str(tree), project, workspace)
                     generate(project, workspace, GenerateConfig(families=tuple(f for f in FAMILIES
                                                                                 if f != "absent_symbol")))
-            result = run_variant(workspace, project, name, args.limit, context=name == "default")
+            result = run_variant(workspace, project, name, args.limit, context=name in ("default", "no-grounded"))
             results.append(result)
             if len(results) == 1:
                 print_row("base model", result["base"])

@@ -45,12 +45,21 @@ class Evidence:
         return f"{self.path}:{self.line} {self.kind} `{self.name}{signature}`".replace("  ", " ")
 
 
-def with_context(question: str, evidence: Sequence[Evidence]) -> str:
-    """The question with the index records above it."""
-    if not evidence:
+def with_context(question: str, evidence: Sequence[Evidence], missing: Sequence[str] = ()) -> str:
+    """The question with the index records above it, and the names it asks about that the index lacks.
+
+    The exact lookup knows when a name is not in the index; saying so is what lets a small model abstain instead of
+    answering with the nearest record (a near miss like `load_configs` beside `load_config` is easy to misread).
+    """
+    if not evidence and not missing:
         return question
-    records = "\n".join(f"- {e.render()}" for e in evidence)
-    return f"Records from the repository's index (path:line kind name):\n{records}\n\nUsing the records, answer: {question}"
+    parts = []
+    if evidence:
+        parts.append("Records from the repository's index (path:line kind name):\n" +
+                     "\n".join(f"- {e.render()}" for e in evidence))
+    if missing:
+        parts.append("The index has no symbol, file or folder named " + ", ".join(f"`{m}`" for m in missing) + ".")
+    return "\n\n".join(parts) + f"\n\nUsing the records, answer: {question}"
 
 
 class NearMisses:

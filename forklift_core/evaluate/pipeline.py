@@ -17,7 +17,7 @@ from forklift_core.evaluate.report import build_report, write_report
 from forklift_core.evaluate.retention import retention_prompts
 from forklift_core.evaluate.retrieval import Retriever
 from forklift_core.evidence import with_context
-from forklift_core.generate.grounding import Vocabulary
+from forklift_core.generate.grounding import Vocabulary, ungrounded_mentions
 from forklift_core.ingest.tables import IndexReader
 from forklift_core.models import Embedder
 from forklift_core.progress import Progress
@@ -66,8 +66,14 @@ class Evaluation:
         key = tuple(questions)
         if key not in self._context_prompts:  # both models get the same evidence: retrieve it once
             evidence = self.retriever.retrieve(questions, self.config.context_snippets)
-            self._context_prompts[key] = [with_context(q, e) for q, e in zip(questions, evidence)]
+            self._context_prompts[key] = [with_context(q, e, ungrounded_mentions(q, self.vocab))
+                                          for q, e in zip(questions, evidence)]
         return self._context_prompts[key]
+
+    def grounding(self, question: str) -> tuple[list[Any], list[str]]:
+        """The index records a grounded answer to `question` reads, and the names it asks about that are not there."""
+        return (self.retriever.retrieve([question], self.config.context_snippets)[0],
+                ungrounded_mentions(question, self.vocab))
 
     def answers(self, system: str, questions: Sequence[str], progress: Progress, start: float,
                 span: float) -> list[str]:

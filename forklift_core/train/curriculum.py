@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from forklift_core.evidence import RECORDS_PER_PROMPT, Evidence, NearMisses, with_context
+from forklift_core.generate.grounding import mentions
 from forklift_core.train.estimate import mean_tokens
 
 # How much a fact of each family is worth, for the same symbol: what a newcomer asks first comes first.
@@ -206,8 +207,10 @@ def grounded_rows(chosen: Curriculum, rows: Sequence[dict[str, Any]], facts: Ite
             fact.subject, fact.path, RECORDS_PER_PROMPT - (1 if gold else 0), rng, exclude=fact.symbol_id)
         rng.shuffle(records)
         question, answer = row["messages"][-2]["content"], row["messages"][-1]["content"]
+        missing = mentions(question) if row["family"] == "absent_symbol" else []  # the lookup's "no such name"
         made.append({**row, "id": row["id"] + GROUNDED_SUFFIX, "template_id": row["template_id"] + GROUNDED_SUFFIX,
-                     "messages": [*row["messages"][:-2], {"role": "user", "content": with_context(question, records)},
+                     "messages": [*row["messages"][:-2],
+                                  {"role": "user", "content": with_context(question, records, missing)},
                                   {"role": "assistant", "content": answer}]})
     return made
 

@@ -85,3 +85,5 @@ def test_grounded_prompts_carry_the_gold_record() -> None:
     prompt = with_context(question, evidence)
     assert "- pkg/store.py:40 method `Store.read(self)`\n" in prompt and len(evidence) == 2  # plus a distractor
     assert prompt.endswith(question)
+    absent = with_context("Where is `Store.reads`?", evidence, missing=["Store.reads"])
+    assert "The index has no symbol, file or folder named `Store.reads`." in absent  # the exact lookup found nothing

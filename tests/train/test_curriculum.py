@@ -7,9 +7,9 @@ from collections import Counter
 from forklift_core.train.curriculum import FactInfo, build_curriculum, importance, is_test_path
 
 
-def _rows(fact_id: str, family: str, phrasings: int = 5) -> list[dict]:
+def _rows(fact_id: str, family: str, phrasings: int = 5, about: str = "") -> list[dict]:
     return [{"fact_id": fact_id, "family": family, "template_id": f"t.{i}", "id": f"{fact_id}-{i}",
-             "messages": [{"role": "user", "content": f"q{i} {fact_id}"}, {"role": "assistant", "content": "a"}]}
+             "messages": [{"role": "user", "content": f"q{i} {about or fact_id}"}, {"role": "assistant", "content": "a"}]}
             for i in range(1, phrasings + 1)]
 
 
@@ -73,7 +73,8 @@ def test_grounded_rows_put_the_gold_record_among_near_misses() -> None:
     facts = [FactInfo("def", "definition_location", "load_index", "pkg/index.py", 3, "s-load"),
              FactInfo("absent", "absent_symbol", "load_indexes", ""),
              FactInfo("who", "callers", "load_index", "pkg/index.py", 3, "s-load")]
-    rows = _rows("def", "definition_location") + _rows("absent", "absent_symbol") + _rows("who", "callers")
+    rows = _rows("def", "definition_location", about="def") + _rows("absent", "absent_symbol", about="`load_indexes`") + \
+        _rows("who", "callers")
     curriculum = build_curriculum(rows, facts, budget_rows=10_000, phrasings=3, passes=2)
     made = {row["fact_id"]: row for row in grounded_rows(curriculum, rows, facts, symbols, seed=3)}
     assert set(made) == {"def", "absent"}  # a caller list is not in a record: no grounded row for it
@@ -83,6 +84,8 @@ def test_grounded_rows_put_the_gold_record_among_near_misses() -> None:
     assert made["def"]["messages"][-1] == rows[0]["messages"][-1] and made["def"]["template_id"].endswith(GROUNDED_SUFFIX)
     absent = made["absent"]["messages"][-2]["content"]
     assert "`load_index(x)`" in absent and "load_indexes" not in absent.split("\n\n")[0]  # near misses, never it
+    assert "The index has no symbol, file or folder named `load_indexes`." in absent  # what the exact lookup says
+    assert "The index has no" not in definition
 
 
 def test_grounded_rows_are_paid_for_out_of_the_budget(tmp_path) -> None:

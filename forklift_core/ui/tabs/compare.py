@@ -192,9 +192,10 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
                 + (f" · reference: {html.escape(reference['reference'])}" if reference else
                    " · not a dataset question: no reference to score against"))
         marks = [scores_markdown(scores["answers"][s]) for s in answers]
-        records = evaluation.retriever.retrieve([text], evaluation.config.context_snippets)[0]
+        records, missing = evaluation.grounding(text)  # what the grounded answer could read
         marks[-1] += "\n\n**Index records in its prompt:**\n" + "\n".join(
-            f"- {html.escape(r.render())}" for r in records)  # what the grounded answer could read
+            f"- {html.escape(r.render())}" for r in records) + "".join(
+            f"\n- not in the index: <mark>{html.escape(m)}</mark>" for m in missing)
         yield (*answers.values(), *marks, note)
 
     @user_errors
