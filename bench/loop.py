@@ -14,6 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from forklift_core.config import EvalConfig, TrainPlan
+from forklift_core.evaluate.answering import TUNED, answer_all
+from forklift_core.evaluate.items import eval_items
+from forklift_core.evaluate.metrics import cosine
 from forklift_core.evaluate.pipeline import Evaluation
 from forklift_core.evaluate.report import overall_row
 from forklift_core.generate.pipeline import generate
@@ -81,11 +84,30 @@ def print_goals(unseen: dict[str, Any], held_out: dict[str, Any]) -> None:
         print(f"  {'met   ' if met else 'MISSED'} {label}: {value:.2f}")
 
 
+def throughput(evaluation: Evaluation, items: int) -> None:
+    """Evaluation answers/s in batches against one at a time, and embedding similarity pairs/s."""
+    questions = [i.question for i in eval_items(evaluation.run_dir / "dataset", evaluation.store, items, 7)]
+    batch_size = evaluation.config.batch_size
+    rates = {}
+    for label, size in (("one at a time", 1), (f"batches of {batch_size}", batch_size)):
+        started = time.perf_counter()
+        answers = answer_all(evaluation.models, TUNED, questions, size, evaluation.config.max_new_tokens)
+        rates[label] = len(questions) / (time.perf_counter() - started)
+        print(f"  eval answers {label:>15}: {rates[label]:.2f} items/s")
+    print(f"  batched / sequential: {rates[f'batches of {batch_size}'] / rates['one at a time']:.2f}x")
+    texts = answers * max(1, 2000 // max(len(answers), 1))
+    started = time.perf_counter()
+    cosine(evaluation.embedder, texts, list(reversed(texts)))
+    print(f"  embedding similarity: {len(texts) / (time.perf_counter() - started):.0f} pairs/s ({len(texts)} pairs)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repo", default="example", help="example, requests, a name==version sdist, or a folder")
     parser.add_argument("--limit", type=int, default=120, help="unseen-phrasing test items to evaluate")
     parser.add_argument("--held-out", type=int, default=48, help="held-out-file test items to evaluate")
+    parser.add_argument("--throughput-items", type=int, default=32, help="items for the batched-vs-sequential "
+                                                                         "evaluation throughput (0: skip)")
     parser.add_argument("--workspace", help="keep the workspace here (default: a temporary folder)")
     args = parser.parse_args()
     times: dict[str, float] = {}
@@ -118,6 +140,9 @@ def main() -> None:
         print_family_table(held_out, "held_out_fact")
         print(f"\nretention similarity: {unseen['retention']['mean_similarity']:.2f}")
         print_goals(unseen, held_out)
+        if args.throughput_items:
+            print("\nthroughput:")
+            throughput(evaluation, args.throughput_items)
 
 
 if __name__ == "__main__":

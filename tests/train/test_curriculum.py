@@ -76,7 +76,8 @@ def test_grounded_rows_put_the_gold_record_among_near_misses() -> None:
     rows = _rows("def", "definition_location", about="def") + _rows("absent", "absent_symbol", about="`load_indexes`") + \
         _rows("who", "callers")
     curriculum = build_curriculum(rows, facts, budget_rows=10_000, phrasings=3, passes=2)
-    made = {row["fact_id"]: row for row in grounded_rows(curriculum, rows, facts, symbols, seed=3)}
+    made = {row["fact_id"]: row for row in grounded_rows(curriculum, rows, facts, symbols, seed=3)
+            if row["template_id"].startswith("t.1")}
     assert set(made) == {"def", "absent"}  # a caller list is not in a record: no grounded row for it
     definition = made["def"]["messages"][-2]["content"]
     assert "pkg/index.py:12 function `load_index(x)`" in definition  # the gold record...
@@ -91,7 +92,7 @@ def test_grounded_rows_put_the_gold_record_among_near_misses() -> None:
 def test_grounded_rows_are_paid_for_out_of_the_budget(tmp_path) -> None:
     from datasets import Dataset, DatasetDict, load_from_disk
 
-    from forklift_core.train.curriculum import GROUNDED_SUFFIX, write_curriculum
+    from forklift_core.train.curriculum import GROUNDED_PHRASINGS, GROUNDED_SUFFIX, write_curriculum
 
     facts, rows, symbols = [], [], []
     for n in range(30):
@@ -105,14 +106,15 @@ def test_grounded_rows_are_paid_for_out_of_the_budget(tmp_path) -> None:
     plain = write_curriculum(tmp_path / "dataset", tmp_path / "plain", facts, budget, 3, 3, 1, spare_passes=0)
     grounded = write_curriculum(tmp_path / "dataset", tmp_path / "grounded", facts, budget, 3, 3, 1, spare_passes=0,
                                 symbols=symbols)
-    assert grounded.grounded_rows == grounded.facts_covered > 0 and "with index records" in grounded.summary()
+    assert grounded.grounded_rows == GROUNDED_PHRASINGS * grounded.facts_covered > 0
+    assert "with index records" in grounded.summary()
     assert grounded.facts_covered < plain.facts_covered  # the records' tokens come out of the same budget
     written = load_from_disk(str(tmp_path / "grounded" / "sft"))["train"]
     assert sum(t.endswith(GROUNDED_SUFFIX) for t in written["template_id"]) == grounded.grounded_rows
 
 
 def test_grounded_abstentions_reach_their_share_beyond_the_covered_facts() -> None:
-    from forklift_core.train.curriculum import GROUNDED_ABSTAIN_SHARE, grounded_rows
+    from forklift_core.train.curriculum import GROUNDED_ABSTAIN_SHARE, GROUNDED_PHRASINGS, grounded_rows
 
     facts, rows, symbols = [], [], []
     for n in range(12):
@@ -127,4 +129,5 @@ def test_grounded_abstentions_reach_their_share_beyond_the_covered_facts() -> No
     absent = [r for r in made if r["family"] == "absent_symbol"]
     assert len(absent) / len(made) >= GROUNDED_ABSTAIN_SHARE - 0.05
     assert {r["fact_id"] for r in absent} - set(curriculum.fact_ids)  # beyond what the budget covered
-    assert len({r["fact_id"] for r in made}) == len(made)  # one grounded row per fact
+    per_fact = Counter(r["fact_id"] for r in made)
+    assert set(per_fact.values()) == {GROUNDED_PHRASINGS}  # each fact in as many phrasings, each its own records
