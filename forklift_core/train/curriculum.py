@@ -231,12 +231,12 @@ def plan_curriculum(train_rows: Sequence[dict[str, Any]], facts: Sequence[FactIn
     tokens = mean_tokens(train_rows, ("messages",))
     chosen = build_curriculum(train_rows, facts, rows_for(tokens), phrasings, passes, seed)
     grounded = grounded_rows(chosen, train_rows, facts, symbols, seed) if symbols else []
-    # Re-sized once from the chosen rows' own length (the valuable families are not the average row), the
-    # grounded rows' tokens taken off the budget in rows of that length.
+    # Re-sized once from the chosen rows' own length (the valuable families are not the average row). The grounded
+    # rows grow with the facts chosen, so the budget is shared in the ratio of their tokens to the plain rows'.
     chosen_tokens = mean_tokens(chosen.rows, ("messages",)) or tokens
-    grounded_cost = math.ceil(len(grounded) * mean_tokens(grounded, ("messages",)) / chosen_tokens)
-    chosen = build_curriculum(train_rows, facts, max(passes, rows_for(chosen_tokens) - grounded_cost), phrasings,
-                              passes, seed)
+    grounded_share = (len(grounded) * mean_tokens(grounded, ("messages",))) / max(len(chosen.rows) * chosen_tokens, 1)
+    chosen = build_curriculum(train_rows, facts, max(passes, int(rows_for(chosen_tokens) / (1 + grounded_share))),
+                              phrasings, passes, seed)
     grounded = grounded_rows(chosen, train_rows, facts, symbols, seed) if symbols else []
     # Three records make a row longer than the plain ones; past half as long again, one row would set the memory.
     grounded = [row for row in grounded if mean_tokens([row], ("messages",)) <= 1.5 * max_row_tokens]
