@@ -229,8 +229,9 @@ class TrainPlan(StageConfig):
                                     "several passes) instead of a random share of the rows.")
     phrasings_per_fact: int = option(3, "Curriculum: phrasings of each fact trained on.")
     passes: int = option(3, "Curriculum: passes over the chosen facts.")
-    grounded_rows: bool = option(True, "Curriculum: each covered fact also once with its index record among near "
-                                       "misses in the prompt, so grounded answers (ask --grounded) read the records.")
+    grounded_rows: bool = option(True, "Curriculum: covered facts also in two phrasings with their index record "
+                                       "among near misses in the prompt, so grounded answers (ask --grounded) "
+                                       "read the records.")
     max_row_tokens: int = option(128, "Curriculum: rows longer than this (estimated tokens) are left out; the "
                                       "longest rows cost the most time and, through the logits, memory.")
 

@@ -19,6 +19,12 @@ SIGNATURE_CHARS = 80
 _PREFIX = 4  # names sharing this many leading characters are near misses of each other
 
 
+def qualified_name(symbol: dict[str, Any]) -> str:
+    """A symbol's name with its scope, dotted: `Store.read` for a method (C++'s `::` becomes `.`)."""
+    scope = (symbol.get("scope") or "").replace("::", ".")
+    return f"{scope}.{symbol['name']}" if scope else symbol["name"]
+
+
 @dataclass(frozen=True)
 class Evidence:
     """One index record: where a symbol is defined, what it is and its signature."""
@@ -32,12 +38,10 @@ class Evidence:
     @classmethod
     def from_symbol(cls, symbol: dict[str, Any]) -> "Evidence":
         """The record of one row of the index's symbols table."""
-        scope = (symbol.get("scope") or "").replace("::", ".")
-        name = f"{scope}.{symbol['name']}" if scope else symbol["name"]
         signature = symbol.get("signature") or ""
         if len(signature) > SIGNATURE_CHARS:
             signature = signature[: SIGNATURE_CHARS - 1] + "…"
-        return cls(symbol["path"], int(symbol["line"]), name, symbol.get("kind") or "", signature)
+        return cls(symbol["path"], int(symbol["line"]), qualified_name(symbol), symbol.get("kind") or "", signature)
 
     def render(self) -> str:
         """One line: `path:line kind `name(signature)``."""
@@ -85,7 +89,7 @@ class NearMisses:
             if len(pool) > 8 * count:  # a common prefix, a long file, the whole index: sample, do not scan
                 pool = rng.sample(pool, 8 * count)
             candidates = [i for i in pool if i not in chosen and self.symbols[i]["id"] != exclude
-                          and Evidence.from_symbol(self.symbols[i]).name != name]
+                          and qualified_name(self.symbols[i]) != name]
             rng.shuffle(candidates)
             chosen.extend(candidates[: count - len(chosen)])
             if len(chosen) >= count:

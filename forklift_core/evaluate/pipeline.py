@@ -16,7 +16,7 @@ from forklift_core.evaluate.path_guard import PathIndex
 from forklift_core.evaluate.report import build_report, write_report
 from forklift_core.evaluate.retention import retention_prompts
 from forklift_core.evaluate.retrieval import Retriever
-from forklift_core.evidence import with_context
+from forklift_core.evidence import Evidence, with_context
 from forklift_core.generate.grounding import Vocabulary, ungrounded_mentions
 from forklift_core.ingest.tables import IndexReader
 from forklift_core.models import Embedder
@@ -57,23 +57,23 @@ class Evaluation:
         self.embedder = embedder or Embedder(config.embedder)
         self.retriever = Retriever(reader.symbols(), self.embedder)
         self.paths_index = PathIndex(reader.table("files")["path"].to_pylist())
-        self._context_prompts: dict[tuple[str, ...], list[str]] = {}
+        self._grounding: dict[str, tuple[list[Evidence], list[str]]] = {}
 
     def prompts_for(self, questions: Sequence[str], system: str) -> list[str]:
-        """The prompts one system sees: the bare questions, or the questions with retrieved evidence."""
+        """The prompts one system sees: the bare questions, or the questions with their index records."""
         if not system.endswith(CONTEXT):
             return list(questions)
-        key = tuple(questions)
-        if key not in self._context_prompts:  # both models get the same evidence: retrieve it once
-            evidence = self.retriever.retrieve(questions, self.config.context_snippets)
-            self._context_prompts[key] = [with_context(q, e, ungrounded_mentions(q, self.vocab))
-                                          for q, e in zip(questions, evidence)]
-        return self._context_prompts[key]
+        return [with_context(question, records, missing)
+                for question, (records, missing) in zip(questions, self.grounding(questions))]
 
-    def grounding(self, question: str) -> tuple[list[Any], list[str]]:
-        """The index records a grounded answer to `question` reads, and the names it asks about that are not there."""
-        return (self.retriever.retrieve([question], self.config.context_snippets)[0],
-                ungrounded_mentions(question, self.vocab))
+    def grounding(self, questions: Sequence[str]) -> list[tuple[list[Evidence], list[str]]]:
+        """For each question, the index records a grounded answer reads and the names it asks about that are not
+        there; retrieved once per question (every grounded system, and the Compare tab's list, share them)."""
+        new = [q for q in dict.fromkeys(questions) if q not in self._grounding]
+        if new:
+            for question, records in zip(new, self.retriever.retrieve(new, self.config.context_snippets)):
+                self._grounding[question] = (records, ungrounded_mentions(question, self.vocab))
+        return [self._grounding[q] for q in questions]
 
     def answers(self, system: str, questions: Sequence[str], progress: Progress, start: float,
                 span: float) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-from forklift_core.evidence import Evidence
+from forklift_core.evidence import Evidence, qualified_name
 from forklift_core.generate.grounding import mentions
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w{2,}")
@@ -19,9 +19,8 @@ class Retriever:
         self.by_name: dict[str, list[int]] = {}
         for i, s in enumerate(self.symbols):
             self.by_name.setdefault(s["name"], []).append(i)
-            scope = s["scope"].replace("::", ".")
-            if scope:  # `Store.read` finds that method before every other `read`
-                self.by_name.setdefault(f"{scope}.{s['name']}", []).append(i)
+            if s["scope"]:  # `Store.read` finds that method before every other `read`
+                self.by_name.setdefault(qualified_name(s), []).append(i)
         self.embedder = embedder
         self._vectors: Any = None
 
@@ -32,7 +31,7 @@ class Retriever:
         return self._vectors
 
     def retrieve(self, questions: Sequence[str], k: int) -> list[list[Evidence]]:
-        """Up to k snippets per question: symbols the question names first, then the nearest by embedding."""
+        """Up to k records per question: symbols the question names first, then the nearest by embedding."""
         picks: list[list[int]] = []
         for question in questions:
             backticked = [m.replace("::", ".") for m in mentions(question)]

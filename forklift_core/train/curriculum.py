@@ -6,7 +6,7 @@ the library's own, most-referenced public symbols before tests, examples and pri
 defined and what they look like before who changed them last — each with `phrasings` phrasings in `passes`
 shuffled passes. Facts the budget cannot reach are left out, and said so.
 
-Each covered fact whose answer an index record holds also gets one row in the grounded form: the question below
+Each covered fact whose answer an index record holds also gets rows in the grounded form: two phrasings below
 the index records of its symbol and of near misses, in a shuffled order (retrieval-augmented fine-tuning with
 distractors), so the tuned model learns to read the records `forklift ask --grounded` puts in its prompt, not just
 to recall. Abstentions get the records of the near misses alone: no record names the symbol, so there is none.
@@ -186,9 +186,9 @@ def grounded_rows(chosen: Curriculum, rows: Sequence[dict[str, Any]], facts: Ite
     by_id = {s["id"]: s for s in symbols}
     misses = NearMisses(symbols)
     phrasings_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
+    for row in sorted(rows, key=lambda r: r["template_id"]):
         phrasings_of[row["fact_id"]].append(row)
-    first_rows = {fact_id: min(own, key=lambda r: r["template_id"]) for fact_id, own in phrasings_of.items()}
+    first_rows = {fact_id: own[0] for fact_id, own in phrasings_of.items()}
     rng = random.Random(seed + 2)
     covered = set(chosen.fact_ids)
     grounded_facts = [f for f in chosen.fact_ids if f in first_rows and first_rows[f]["family"] in GROUNDED_FAMILIES]
@@ -206,7 +206,7 @@ def grounded_rows(chosen: Curriculum, rows: Sequence[dict[str, Any]], facts: Ite
         gold = by_id.get(fact.symbol_id)
         if gold is None and first_rows[fact_id]["family"] != "absent_symbol":
             continue  # the record the answer comes from is gone: a grounded row would teach guessing
-        for row in sorted(phrasings_of[fact_id], key=lambda r: r["template_id"])[:GROUNDED_PHRASINGS]:
+        for row in phrasings_of[fact_id][:GROUNDED_PHRASINGS]:
             records = ([Evidence.from_symbol(gold)] if gold else []) + misses.pick(
                 fact.subject, fact.path, RECORDS_PER_PROMPT - (1 if gold else 0), rng, exclude=fact.symbol_id)
             rng.shuffle(records)

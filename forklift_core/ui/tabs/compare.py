@@ -192,7 +192,7 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
                 + (f" · reference: {html.escape(reference['reference'])}" if reference else
                    " · not a dataset question: no reference to score against"))
         marks = [scores_markdown(scores["answers"][s]) for s in answers]
-        records, missing = evaluation.grounding(text)  # what the grounded answer could read
+        records, missing = evaluation.grounding([text])[0]  # what the grounded answer read (retrieved once)
         marks[-1] += "\n\n**Index records in its prompt:**\n" + "\n".join(
             f"- {html.escape(r.render())}" for r in records) + "".join(
             f"\n- not in the index: <mark>{html.escape(m)}</mark>" for m in missing)
