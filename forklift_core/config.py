@@ -266,6 +266,8 @@ class EvalConfig(StageConfig):
                                       "in the prompt (tuned+context, and base+context unless grounded_base is off).")
     grounded_base: bool = option(True, "Score the base model with the records too (the grounded baseline).")
     path_guard: bool = option(True, "Also score the tuned model with path-guarded decoding (tuned+guard).")
+    name_check: bool = option(True, "Guarded and grounded answers to a question whose every code name is absent "
+                                    "from the index are the index's abstention, not generated.")
     retention: bool = option(True, "Compare tuned and base answers on general programming prompts.")
     context_snippets: int = option(3, "Index records retrieved per question for grounded answers (as many as "
                                       "the training rows with evidence carry).")

@@ -12,6 +12,7 @@ from forklift_core.errors import BadInputError
 from forklift_core.evaluate.answering import BASE, TUNED, RunModels, answer_all, load_run_models
 from forklift_core.evaluate.items import EvalItem, eval_items, match_question, trained_facts
 from forklift_core.evaluate.metrics import chrf, cosine, grade, unknown_names
+from forklift_core.evaluate.name_check import index_checked
 from forklift_core.evaluate.path_guard import PathIndex
 from forklift_core.evaluate.report import build_report, write_report
 from forklift_core.evaluate.retention import retention_prompts
@@ -78,12 +79,20 @@ class Evaluation:
     def answers(self, system: str, questions: Sequence[str], progress: Progress, start: float,
                 span: float) -> list[str]:
         """One system's greedy answers to the questions, batched, reporting progress."""
-        prompts = self.prompts_for(questions, system)
+        checked = self.index_checked(questions, system)
+        asked = [q for i, q in enumerate(questions) if i not in checked]
+        prompts = self.prompts_for(asked, system)
         model = system.split("+")[0]
-        return answer_all(self.models, model, prompts, self.config.batch_size, self.config.max_new_tokens,
-                          lambda done: progress.report(start + span * done / max(len(prompts), 1),
-                                                       f"{system}: {done}/{len(prompts)} answers"),
-                          self.paths_index if system.endswith(GUARD) else None)
+        generated = iter(answer_all(self.models, model, prompts, self.config.batch_size, self.config.max_new_tokens,
+                                    lambda done: progress.report(start + span * done / max(len(prompts), 1),
+                                                                 f"{system}: {done}/{len(prompts)} answers"),
+                                    self.paths_index if system.endswith(GUARD) else None))
+        return [checked[i] if i in checked else next(generated) for i in range(len(questions))]
+
+    def index_checked(self, questions: Sequence[str], system: str) -> dict[int, str]:
+        """The answers the index check gives (by position): only for systems that consult the index."""
+        consults_index = system.endswith(GUARD) or system.endswith(CONTEXT)
+        return index_checked(questions, self.vocab) if self.config.name_check and consults_index else {}
 
     def score_pair(self, question: str, answers: dict[str, str]) -> dict[str, Any]:
         """Scores of a free question's answers: against the reference when it is a dataset question, names always."""

@@ -79,6 +79,17 @@ def test_ask_scores_a_dataset_question_and_flags_names(evaluation, trained) -> N
     assert free["item"] is None and free["answers"][BASE]["unknown_names"] == ["src/nowhere.py"]
 
 
+def test_answers_that_consult_the_index_abstain_on_absent_names_and_the_closed_book_one_is_generated(
+        evaluation) -> None:
+    questions = ["Where is fetch_every_widget defined?", "Where is `Queue` defined?"]
+    result = evaluation.ask_many(questions, guard=True, grounded=True)
+    absent, real = (r["answers"] for r in result)
+    for system in ("tuned+guard", "tuned+context"):
+        assert absent[system]["text"].startswith("There is no fetch_every_widget in this repository.")
+        assert not real[system]["text"].startswith("There is no")  # a real name goes to the model
+    assert not absent[TUNED]["text"].startswith("There is no")  # the closed-book answer stays the model's own
+
+
 def test_a_blind_judgment_lands_in_the_curation_store(trained) -> None:
     workspace, project, run_id = trained
     store = CurationStore(workspace.project(project).curation_db)

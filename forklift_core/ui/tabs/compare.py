@@ -181,6 +181,11 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         runs = ((BASE, BASE, text, None), (TUNED, TUNED, text, paths), (TUNED + CONTEXT, TUNED, grounded_prompt, paths))
         answers = {system: "" for system, *_ in runs}
         for system, model, prompt, guard_index in runs:  # one after another: they share one model and this CPU
+            consults_index = system == TUNED + CONTEXT or (system == TUNED and guarded)
+            checked = evaluation.index_checked([text], TUNED + CONTEXT) if consults_index else {}
+            if checked:  # every name asked is absent: the index answers
+                answers[system] = checked[0]
+                continue
             for partial in stream_answer(evaluation.models, model, prompt, evaluation.config.max_new_tokens,
                                          guard_index):
                 answers[system] = partial
