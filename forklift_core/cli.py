@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from forklift_core.errors import ForkliftError, storage_error_message
+from forklift_core.hub.commands import add_hub_commands
 from forklift_core.progress import Progress
 from forklift_core.workspace import Workspace
 
@@ -395,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_progress_flags(ask)
 
     add("projects", _cmd_projects, "List ingested projects.")
+    add_hub_commands(add)
     return parser
 
 

@@ -280,3 +280,15 @@ class EvalConfig(StageConfig):
         self.test_kinds = tuple(self.test_kinds)
         if not self.test_kinds or set(self.test_kinds) - {"unseen_phrasing", "held_out_fact"}:
             raise BadInputError("test_kinds must be unseen_phrasing and/or held_out_fact")
+
+
+@dataclass
+class HubConfig(StageConfig):
+    """Where datasets and adapters go on the Hugging Face Hub, and who may see them."""
+
+    endpoint: str = option("", "Hub address; empty: HF_ENDPOINT, else https://huggingface.co.")
+    private: bool = option(True, "New repositories are private unless asked otherwise.")
+
+    def resolved_endpoint(self) -> str:
+        """The Hub address calls go to."""
+        return (self.endpoint or os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from forklift_core.errors import NotFoundError
+from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.generate.secrets import SecretHit
 from forklift_core.records import Fact, PreferencePair, QAPair
 
@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS edit_log (
 CREATE TABLE IF NOT EXISTS secret_hits (
     kind TEXT NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL, fingerprint TEXT NOT NULL,
     PRIMARY KEY (kind, path, line, fingerprint)
+);
+CREATE TABLE IF NOT EXISTS secret_reviews (  -- a person looked at a redacted finding: the data may be published
+    fingerprint TEXT NOT NULL, path TEXT NOT NULL, line INTEGER NOT NULL, kind TEXT NOT NULL,
+    reviewed_by TEXT NOT NULL, reviewed_at TEXT NOT NULL, PRIMARY KEY (kind, path, line, fingerprint)
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS judgments (   -- blind A/B verdicts from the Compare tab
@@ -185,6 +189,13 @@ class CurationStore:
             raise NotFoundError(f"no fact {fact_id!r}")
         return {**dict(row), "data": json.loads(row["data"])}
 
+    def facts(self, ids: Sequence[str]) -> list[dict[str, Any]]:
+        """The facts with these ids, their data decoded."""
+        wanted = set(ids)
+        with self.read() as db:
+            rows = [dict(r) for r in db.execute("SELECT * FROM facts ORDER BY id") if r["id"] in wanted]
+        return [{**row, "data": json.loads(row["data"])} for row in rows]
+
     def counts(self) -> dict[str, dict[str, int]]:
         """Pair counts by kind, split, family, status and negative kind."""
         out: dict[str, dict[str, int]] = {}
@@ -198,6 +209,41 @@ class CurationStore:
         """Redacted secrets, for review (kind, path, line, fingerprint)."""
         with self.read() as db:
             return [dict(r) for r in db.execute("SELECT * FROM secret_hits ORDER BY path, line")]
+
+    def unreviewed_secret_hits(self) -> list[dict[str, Any]]:
+        """Findings no person has reviewed yet: nothing is published while there are any."""
+        with self.read() as db:
+            return [dict(r) for r in db.execute(
+                "SELECT h.* FROM secret_hits h LEFT JOIN secret_reviews r USING (kind, path, line, fingerprint) "
+                "WHERE r.reviewed_by IS NULL ORDER BY h.path, h.line")]
+
+    def review_secret_hits(self, user: str) -> int:
+        """Mark every current finding reviewed by `user` (its value stays redacted); returns how many were new."""
+        with self.connect() as db:
+            before = db.total_changes
+            db.execute("INSERT OR IGNORE INTO secret_reviews SELECT fingerprint, path, line, kind, ?, ? "
+                       "FROM secret_hits", (user, now_utc()))
+            return db.total_changes - before
+
+    def restore(self, facts: Sequence[dict[str, Any]], pairs: Sequence[dict[str, Any]], meta: dict[str, Any]) -> int:
+        """Load pairs with their facts and review state as another store exported them (a Hub pull).
+
+        Only into an empty store: merging two histories of the same pairs would have to drop someone's edits.
+        """
+        fact_columns = ("id", "family", "subject", "symbol_id", "path", "line", "end_line", "evidence", "data",
+                        "needs_review")
+        pair_columns = tuple(_PAIR_FIELDS) + ("comment", "version", "created_at", "updated_at", "updated_by")
+        with self.connect() as db:
+            if db.execute("SELECT COUNT(*) FROM pairs").fetchone()[0]:
+                raise BadInputError("this project already has pairs; pull into a new project")
+            db.executemany(f"INSERT INTO facts ({', '.join(fact_columns)}) VALUES ({', '.join('?' * len(fact_columns))})",
+                           [tuple(json.dumps(f[c], sort_keys=True) if c == "data" else f[c] for c in fact_columns)
+                            for f in facts])
+            db.executemany(f"INSERT INTO pairs ({', '.join(pair_columns)}) VALUES ({', '.join('?' * len(pair_columns))})",
+                           [tuple(p[c] for c in pair_columns) for p in pairs])
+            db.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                           [(k, json.dumps(v, sort_keys=True, default=str)) for k, v in meta.items()])
+        return len(pairs)
 
     def meta(self) -> dict[str, Any]:
         """Generation metadata (settings, versions, source)."""

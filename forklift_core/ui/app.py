@@ -35,7 +35,7 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
         with gr.Tab("Compare", id="compare"):
             build_compare_tab(settings, demo)
         with gr.Tab("Hub", id="hub"):
-            build_hub_tab()
+            build_hub_tab(settings, demo)
     return demo
 
 

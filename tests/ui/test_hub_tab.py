@@ -1,0 +1,73 @@
+"""The Hub tab in a real browser against the fake Hub: stage, see what goes, push, pull back."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from forklift_core.generate.pipeline import generate
+from forklift_core.ingest.index import ingest
+from forklift_core.workspace import Workspace
+from tests.conftest import POLYGLOT
+from tests.hub.conftest import TOKEN, make_adapter_run
+from tests.hub.fake_hub import FakeHub
+from tests.ui.conftest import SCREENSHOTS, free_port, start_app
+
+
+@pytest.fixture
+def hub_app(tmp_path: Path, smollm2_dir: Path):
+    """A fake Hub, a workspace with a generated project and a completed run, and the app pointed at both."""
+    fake = FakeHub()
+    fake.add_token(TOKEN, "ada")
+    fake.start()
+    workspace = Workspace(tmp_path / "ws")
+    ingest(str(POLYGLOT), "poly", workspace)
+    generate("poly", workspace)
+    make_adapter_run(workspace.project("poly").runs_dir / "run-1", smollm2_dir)
+    port = free_port()
+    proc = start_app(workspace.root, port, {"HF_ENDPOINT": fake.url, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1"})
+    yield fake, workspace, f"http://127.0.0.1:{port}/"
+    proc.terminate()
+    proc.wait(timeout=30)
+    fake.stop()
+
+
+def test_stage_preview_push_and_pull_in_the_hub_tab(hub_app, browser) -> None:
+    fake, workspace, url = hub_app
+    page: Page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    page.goto(url)
+    page.get_by_role("tab", name="Hub").click()
+    page.locator("#hub-project input").click()
+    page.get_by_role("option", name="poly", exact=True).click()
+    expect(page.locator("#hub-secrets")).to_contain_text("No unreviewed secret-scan findings", timeout=30_000)
+    page.locator("#hub-run input").click()
+    page.get_by_role("option", name="run-1").click()
+    page.locator("#hub-dataset-repo textarea, #hub-dataset-repo input").first.fill("ada/poly-pairs")
+    page.locator("#hub-model-repo textarea, #hub-model-repo input").first.fill("ada/poly-lora")
+    page.get_by_label("Include unreviewed pairs").check()
+    page.locator("#hub-push").click()  # nothing goes before it was shown
+    expect(page.locator("body")).to_contain_text("every push is shown before it goes", timeout=30_000)
+    page.locator("#hub-stage").click()
+    preview = page.locator("#hub-preview")
+    expect(preview).to_contain_text("creates the repository, private", timeout=60_000)
+    expect(preview).to_contain_text("sft/train.parquet")
+    expect(preview).to_contain_text("adapter_model.safetensors")
+    assert fake.repos == {}  # a preview reads the Hub, it writes nothing
+    page.screenshot(path=str(SCREENSHOTS / "hub-tab-preview.png"), full_page=True)
+    page.locator("#hub-push").click()
+    expect(preview).to_contain_text("pushed adapter to ada/poly-lora", timeout=60_000)
+    expect(preview).to_contain_text("pushed dataset to ada/poly-pairs")
+    assert fake.repos[("dataset", "ada/poly-pairs")].private and fake.repos[("model", "ada/poly-lora")].private
+    expect(page.locator("#hub-waiting")).to_contain_text("No staged pushes waiting")
+
+    page.get_by_text("Pull from the Hub").click()
+    page.locator("#hub-pull-repo textarea, #hub-pull-repo input").first.fill("ada/poly-pairs")
+    page.get_by_label("dataset into a new project").check()
+    page.locator("#hub-pull-project textarea, #hub-pull-project input").first.fill("poly-copy")
+    page.locator("#hub-pull").click()
+    expect(page.locator("#hub-pulled")).to_contain_text("are in project poly-copy", timeout=60_000)
+    assert "poly-copy" in workspace.projects()
+    page.screenshot(path=str(SCREENSHOTS / "hub-tab.png"), full_page=True)
