@@ -78,8 +78,13 @@ def stage_dataset(paths: ProjectPaths, repo_id: str, private: bool = True,
     return seal(staged)
 
 
-def _public(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if k not in _LOCAL_KEYS}
+def _public(data: Any) -> Any:
+    """The data without the keys that say where things live on this machine (at any depth)."""
+    if isinstance(data, dict):
+        return {k: _public(v) for k, v in data.items() if k not in _LOCAL_KEYS}
+    if isinstance(data, list):
+        return [_public(v) for v in data]
+    return data
 
 
 def stage_adapter(paths: ProjectPaths, run_id: str, repo_id: str, private: bool = True,

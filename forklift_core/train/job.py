@@ -354,17 +354,18 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
     run_dir.mkdir(parents=True, exist_ok=True)
     state_box = RunState(run_dir)
     signal.signal(signal.SIGTERM, lambda *_: setattr(state_box, "stop_requested", True))
+    base = plan["base_model_path"] or plan["base_model"]  # a remote job loads the base by its Hub id
     _write_manifest(run_dir, {"status": STATUS_RUNNING, "pid": os.getpid(), "plan": plan, "dataset": dataset,
-                              "base_model": plan["base_model_path"], "seed": plan["seed"], "versions": _versions(),
+                              "base_model": base, "seed": plan["seed"], "versions": _versions(),
                               "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     set_seed(plan["seed"])
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    tokenizer = AutoTokenizer.from_pretrained(plan["base_model_path"])
+    tokenizer = AutoTokenizer.from_pretrained(base)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     quant = quantization_config(plan, _cuda())
     load = lambda: AutoModelForCausalLM.from_pretrained(  # noqa: E731 - used twice below
-        plan["base_model_path"], dtype=torch.bfloat16 if _cuda() else torch.float32, quantization_config=quant)
+        base, dtype=torch.bfloat16 if _cuda() else torch.float32, quantization_config=quant)
     figures: dict[str, Any] = {}
     sft_adapter = run_dir / "sft" / "adapter"
     methods = plan["method"].split("+")

@@ -90,4 +90,4 @@ def make_adapter_run(run_dir: Path, base_dir: Path) -> None:
     plan = TrainPlan(base_model=DEFAULT_LM_ID, base_model_path=str(base_dir), lora_r=2)
     (run_dir / "plan.yaml").write_text(plan.to_yaml())
     (run_dir / "manifest.json").write_text(json.dumps({"status": "completed", "run_id": run_dir.name, "pid": 4242,
-                                                       "steps": {"sft": 3}}))
+                                                       "plan": plan.to_dict(), "steps": {"sft": 3}}))

@@ -26,6 +26,7 @@ _API_REPO = re.compile(r"^/api/(models|datasets|spaces)/([^/]+/[^/]+?)(?:/(revis
                        r"(?:/([^/]+)(?:/(.*))?)?)?$")
 _RESOLVE = re.compile(r"^/(?:(datasets|spaces)/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+)$")
 _LFS_BATCH = re.compile(r"^/(?:(datasets|spaces)/)?([^/]+/[^/]+)\.git/info/lfs/objects/batch$")
+_JOBS = re.compile(r"^/api/jobs/([^/]+)(?:/([^/]+)(?:/(logs|cancel))?)?$")
 LFS_THRESHOLD = 10 * 1024 * 1024  # the Hub stores big files (and binary weights) in LFS
 
 
@@ -74,6 +75,7 @@ class FakeHub:
         self.lfs: dict[str, bytes] = {}
         self.requests: list[dict[str, Any]] = []
         self.failures: list[Failure] = []
+        self.jobs: dict[str, dict[str, Any]] = {}
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -105,6 +107,24 @@ class FakeHub:
         commit = self.repos[(repo_type, repo_id)].at(revision)
         assert commit is not None
         return dict(commit["files"])
+
+    def run_job_locally(self, job_id: str, python: str, extra_env: dict[str, str] | None = None) -> int:
+        """Do what HF Jobs does with a job: run its command (here `uv run --with ...` is this venv's python) with
+        its environment and secrets, keep the output as the job's logs, and set its stage from the exit code."""
+        import os
+        import subprocess
+
+        job = self.jobs[job_id]
+        command = job["spec"]["command"]
+        program = command.index("python") if "python" in command else len(command) - 1
+        env = {**os.environ, **job["spec"].get("environment", {}), **job["spec"].get("secrets", {}),
+               "HF_ENDPOINT": self.url, **(extra_env or {})}
+        job["status"] = {"stage": "RUNNING", "message": None}
+        done = subprocess.run([python, *command[program + 1:]], env=env, capture_output=True, text=True)
+        job["logs"] = (done.stdout + done.stderr).splitlines()
+        job["status"] = {"stage": "COMPLETED" if done.returncode == 0 else "ERROR",
+                         "message": None if done.returncode == 0 else f"exit code {done.returncode}"}
+        return done.returncode
 
     def calls(self, method: str | None = None, contains: str = "") -> list[dict[str, Any]]:
         return [r for r in self.requests if (method is None or r["method"] == method) and contains in r["path"]]
@@ -195,6 +215,8 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     return self._json(400, {"error": "content does not match its oid"})
                 hub.lfs[oid] = body
                 return self._json(200, {})
+            if match := _JOBS.match(path):
+                return self._jobs(method, match.group(1), match.group(2), match.group(3), body)
             if match := _LFS_BATCH.match(path):
                 return self._lfs_batch(_type(match.group(1)), match.group(2), json.loads(body))
             if match := _RESOLVE.match(path):
@@ -204,6 +226,43 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 return self._api_repo(method, repo_type, match.group(2), match.group(3), match.group(4) or "main",
                                       match.group(5) or "", body)
             return self._json(404, {"error": f"no route {method} {path}"})
+
+        def _jobs(self, method: str, namespace: str, job_id: str | None, action: str | None, body: bytes) -> None:
+            user = self._user()
+            if user is None:
+                return self._json(401, {"error": "Invalid credentials in Authorization header"})
+            if namespace != user["name"] or (method == "POST" and user["role"] != "write"):
+                return self._json(403, {"error": "You cannot run jobs in this namespace"})
+            if job_id is None and method == "POST":
+                spec = json.loads(body)
+                job_id = hashlib.sha1(f"job:{time.time_ns()}".encode()).hexdigest()[:24]
+                hub.jobs[job_id] = {"spec": spec, "namespace": namespace, "logs": [],
+                                    "status": {"stage": "SCHEDULING", "message": None}}
+                return self._json(200, self._job_info(job_id))
+            if job_id not in hub.jobs:
+                return self._json(404, {"error": "Job not found"})
+            if action == "cancel":
+                hub.jobs[job_id]["status"] = {"stage": "CANCELED", "message": "canceled by the user"}
+                return self._json(200, {})
+            if action == "logs":
+                events = "".join("data: " + json.dumps({"timestamp": "2026-11-23T00:00:00.000Z", "data": line})
+                                 + "\n\n" for line in hub.jobs[job_id]["logs"]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Length", str(len(events)))
+                self.end_headers()
+                self.wfile.write(events)
+                return None
+            return self._json(200, self._job_info(job_id))
+
+        def _job_info(self, job_id: str) -> dict[str, Any]:
+            job = hub.jobs[job_id]
+            spec = job["spec"]
+            return {"id": job_id, "createdAt": "2026-11-23T00:00:00.000Z", "dockerImage": spec.get("dockerImage"),
+                    "command": spec["command"], "arguments": spec.get("arguments", []),
+                    "environment": spec.get("environment", {}), "secrets": sorted(spec.get("secrets", {})),
+                    "flavor": spec["flavor"], "labels": spec.get("labels"), "status": job["status"],
+                    "owner": {"id": "u1", "name": job["namespace"], "type": "user"}}
 
         def _create(self, payload: dict[str, Any]) -> None:
             user = self._user()

@@ -103,6 +103,7 @@ def test_an_adapter_push_has_the_peft_layout_and_a_model_card_and_pulls_into_ano
     assert card["datasets"] == ["ada/poly-pairs"] and "forklift" in card["tags"]
     plan, manifest = yaml.safe_load(files["plan.yaml"]), json.loads(files["manifest.json"])
     assert "base_model_path" not in plan and "pid" not in manifest  # where files live here is nobody's business
+    assert "base_model_path" not in manifest["plan"]
 
     from forklift_core.ingest.index import ingest
     from forklift_core.workspace import Workspace
