@@ -171,7 +171,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.include_unreviewed:
         overrides["pairs"] = "accepted+pending"
     plan = TrainPlan.from_dict({**plan.to_dict(), **overrides})
-    launcher = LocalLauncher(Workspace.default(args.workspace), args.project)
+    workspace = Workspace.default(args.workspace)
+    if args.backend == "hf-jobs":
+        return _train_on_hf_jobs(args, workspace, plan)
+    launcher = LocalLauncher(workspace, args.project)
     run_id = launcher.start(plan)
     curriculum = launcher.poll(run_id).manifest.get("curriculum")
     if curriculum and not args.json:
@@ -197,6 +200,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
         close()
     summary = _run_summary(status)
     _emit(summary, args.json, lambda s: f"run {s['run_id']}: {s['status']}; adapter: {s['adapter']}; final: {s['final']}")
+    return 0 if status.status == "completed" else 1
+
+
+def _train_on_hf_jobs(args: argparse.Namespace, workspace: Workspace, plan: Any) -> int:
+    """Start the plan on HF Jobs, say what it costs and where to watch it, and follow it unless --detach."""
+    from forklift_core.config import HubConfig
+    from forklift_core.hub.auth import resolve_token
+    from forklift_core.hub.client import Hub
+    from forklift_core.train.hf_jobs import HFJobsLauncher, estimate_cost
+
+    launcher = HFJobsLauncher(workspace, args.project, Hub(resolve_token(), HubConfig()), args.hardware,
+                              args.timeout, args.model or "")
+    run_id = launcher.start(plan)
+    manifest = launcher.poll(run_id).manifest
+    print(f"forklift: run {run_id} on HF Jobs: {manifest['job_url']}\n  {estimate_cost(args.hardware, plan.time_budget_minutes + 5)}"
+          f" (setup included; the timeout {args.timeout} caps it)\n  the adapter goes to {manifest['model_repo']}",
+          file=sys.stderr)
+    if args.detach:
+        return 0
+    try:
+        status = launcher.wait(run_id, lambda s: print(f"  {s.status}", file=sys.stderr))
+    except KeyboardInterrupt:
+        launcher.cancel(run_id)
+        status = launcher.poll(run_id)
+    print(launcher.logs(run_id, tail=20))
     return 0 if status.status == "completed" else 1
 
 
@@ -367,6 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--method", choices=["sft", "dpo", "sft+dpo"])
     train.add_argument("--max-steps", type=int, help="steps per stage")
     train.add_argument("--include-unreviewed", action="store_true", help="train on pending pairs too")
+    train.add_argument("--backend", default="local", choices=["local", "hf-jobs"],
+                       help="where the job runs: this machine, or Hugging Face Jobs (needs a write token)")
+    train.add_argument("--hardware", default="t4-small", help="HF Jobs hardware flavor (t4-small, l4x1, a10g-small, …)")
+    train.add_argument("--timeout", default="2h", help="HF Jobs: the job is stopped after this long (e.g. 90m, 2h)")
+    train.add_argument("--model", metavar="REPO", help="HF Jobs: model repo the adapter is pushed to "
+                                                       "(default: NAMESPACE/PROJECT-RUN, private)")
+    train.add_argument("--detach", action="store_true", help="HF Jobs: start the job and return")
     _add_progress_flags(train)
 
     runs = add("runs", _cmd_runs, "List a project's training runs with status and figures.")

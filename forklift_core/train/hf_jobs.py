@@ -20,7 +20,8 @@ from forklift_core.errors import BadInputError
 from forklift_core.hub import publish
 from forklift_core.hub.client import Hub, hub_errors
 from forklift_core.hub.staging import new_push, seal
-from forklift_core.train.launch import TRAIN_DATA, LocalLauncher, RunStatus, read_manifest, read_progress
+from forklift_core.train.launch import (TRAIN_DATA, LocalLauncher, RunStatus, read_manifest, read_progress,
+                                        wait_until_finished)
 from forklift_core.train.recipe import JOB_SCRIPT
 from forklift_core.workspace import Workspace, write_json_atomic
 
@@ -152,6 +153,10 @@ class HFJobsLauncher:
             self.hub.api().cancel_job(job_id=manifest["job_id"], namespace=manifest["namespace"],
                                       token=self.hub.token.value)
         write_json_atomic(folder / "manifest.json", {**manifest, "status": "cancelled"})
+
+    def wait(self, run_id: str, on_update: Any = None, interval: float = 15.0) -> RunStatus:
+        """Poll the job until it ends (every 15 s: a remote job takes minutes)."""
+        return wait_until_finished(self, run_id, on_update, interval)
 
     def logs(self, run_id: str, tail: int = 200) -> str:
         """The job's latest log lines."""

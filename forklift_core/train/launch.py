@@ -230,10 +230,15 @@ class LocalLauncher:
 
     def wait(self, run_id: str, on_update: Any = None, interval: float = 1.0) -> RunStatus:
         """Poll until the run finishes, calling on_update(status) each time."""
-        while True:
-            status = self.poll(run_id)
-            if on_update is not None:
-                on_update(status)
-            if status.finished:
-                return status
-            time.sleep(interval)
+        return wait_until_finished(self, run_id, on_update, interval)
+
+
+def wait_until_finished(launcher: Launcher, run_id: str, on_update: Any = None, interval: float = 1.0) -> RunStatus:
+    """Poll any launcher until the run finishes, calling on_update(status) each time."""
+    while True:
+        status = launcher.poll(run_id)
+        if on_update is not None:
+            on_update(status)
+        if status.finished:
+            return status
+        time.sleep(interval)

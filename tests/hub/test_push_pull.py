@@ -210,3 +210,26 @@ def test_no_file_written_during_pushes_and_pulls_holds_the_token(project, hub, f
     pushed = [data for repo in fake_hub.repos.values() for c in repo.commits for data in c["files"].values()]
     assert not [d for d in pushed if TOKEN.encode() in d]
     assert not [r for r in fake_hub.requests if TOKEN.encode() in r["body"] or TOKEN in json.dumps(r["headers"])]
+
+
+def test_the_cli_shows_then_pushes_resumes_and_pulls(project, fake_hub, monkeypatch, capsys) -> None:
+    from forklift_core.cli import main
+
+    workspace, name = project
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    common = ["--workspace", str(workspace.root), "--project", name, "--endpoint", fake_hub.url]
+    assert main(["push", *common, "--dataset", "ada/cli-pairs", "--include-unreviewed", "--dry-run"]) == 0
+    shown = capsys.readouterr().out
+    assert "creates the repository (private)" in shown and "sft/train.parquet" in shown and "not pushed" in shown
+    assert fake_hub.repos == {}
+    assert main(["push", *common, "--dataset", "ada/cli-pairs", "--include-unreviewed"]) == 2  # no prompt, no --yes
+    assert "add --yes" in capsys.readouterr().err
+    assert main(["push", *common, "--resume"]) == 0  # the staged pushes from before go now
+    assert "pushed dataset" in capsys.readouterr().out and ("dataset", "ada/cli-pairs") in fake_hub.repos
+    assert main(["push", *common, "--run", "run-1", "--model", "ada/cli-lora", "--yes"]) == 0
+    assert "pushed adapter → ada/cli-lora" in capsys.readouterr().out
+    assert main(["pull", "--workspace", str(workspace.root), "--project", "cli-copy", "--dataset", "ada/cli-pairs",
+                 "--endpoint", fake_hub.url]) == 0
+    assert "pairs and" in capsys.readouterr().out and "cli-copy" in workspace.projects()
+    assert main(["secrets", "--workspace", str(workspace.root), "--project", name]) == 0
+    assert "no unreviewed" in capsys.readouterr().out
