@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from forklift_core.cli import main
 from forklift_core.config import TrainPlan
 from forklift_core.errors import BadInputError
 from forklift_core.hub.staging import PUSHED, pushes
@@ -16,7 +17,7 @@ from tests.hub.conftest import TOKEN
 
 
 def test_a_run_on_hf_jobs_trains_from_its_bundle_and_its_adapter_comes_back(project, hub, fake_hub, tiny_llama_dir,
-                                                                           tmp_path) -> None:
+                                                                           tmp_path, monkeypatch, capsys) -> None:
     from huggingface_hub import HfApi
 
     workspace, name = project
@@ -51,9 +52,16 @@ def test_a_run_on_hf_jobs_trains_from_its_bundle_and_its_adapter_comes_back(proj
     assert pushed["adapter/adapter_model.safetensors"] == (status.run_dir / "adapter/adapter_model.safetensors").read_bytes()
 
     second = launcher.start(plan)
-    launcher.cancel(second)
-    assert launcher.poll(second).status == "cancelled"
-    assert fake_hub.jobs[list(fake_hub.jobs)[1]]["status"]["stage"] == "CANCELED"
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.setenv("HF_ENDPOINT", fake_hub.url)
+    fake_hub.jobs[list(fake_hub.jobs)[1]]["status"] = {"stage": "ERROR", "message": "CUDA out of memory"}
+    assert main(["runs", "--workspace", str(workspace.root), "--project", name]) == 0  # asks HF Jobs
+    assert f"{second}  failed" in capsys.readouterr().out
+    assert launcher.poll(second).manifest["job_message"] == "CUDA out of memory"
+    third = launcher.start(plan)
+    launcher.cancel(third)
+    assert launcher.poll(third).status == "cancelled"
+    assert fake_hub.jobs[list(fake_hub.jobs)[2]]["status"]["stage"] == "CANCELED"
 
 
 def test_the_job_dependencies_are_the_scripts_own_and_bad_options_are_refused(project, hub) -> None:
