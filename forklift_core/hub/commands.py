@@ -115,6 +115,24 @@ def _cmd_secrets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    from forklift_core.hub.deploy import deploy, stage_space
+    from forklift_core.hub import publish
+    from forklift_core.workspace import ProjectPaths
+
+    outbox = ProjectPaths(Workspace.default(args.workspace).root / ".deploys")  # not a project: never listed
+    hub = _hub(args)
+    staged = stage_space(outbox, args.space_id, private=not args.public)
+    shown = publish.preview(hub, staged)
+    print(_render_preview(shown) + f"\nhardware: {args.hardware}")
+    if shown["problems"] or args.dry_run or not _confirmed(args):
+        print(f"not deployed; staged as {staged.id}")
+        return 0 if args.dry_run else 1
+    done = deploy(hub, outbox, staged, args.hardware)
+    print(f"deployed {done.repo_id} at {done.commit_oid[:10]}: {hub.endpoint}/spaces/{done.repo_id}")
+    return 0
+
+
 def add_hub_commands(add: AddCommand) -> None:
     """Register push, pull and secrets on the CLI's parser."""
     push = add("push", _cmd_push, "Push the curated dataset and/or a run's adapter to the Hugging Face Hub (private "
@@ -139,6 +157,15 @@ def add_hub_commands(add: AddCommand) -> None:
     pull.add_argument("--model", metavar="REPO")
     pull.add_argument("--revision", default="main", help="branch, tag or commit (default: main)")
     pull.add_argument("--endpoint", help="Hub address (default: $HF_ENDPOINT or https://huggingface.co)")
+
+    deploy = add("deploy", _cmd_deploy, "Create or update a Space running ForkLift from this checkout (private "
+                                        "unless --public; shown first).")
+    deploy.add_argument("space_id", help="namespace/name of the Space")
+    deploy.add_argument("--hardware", default="cpu-basic", help="cpu-basic, cpu-upgrade, t4-small, l4x1, a10g-small, …")
+    deploy.add_argument("--public", action="store_true", help="a public Space (visitors sign in to change anything)")
+    deploy.add_argument("--dry-run", action="store_true", help="stage and show what would go, deploy nothing")
+    deploy.add_argument("--yes", action="store_true", help="deploy without asking")
+    deploy.add_argument("--endpoint", help="Hub address (default: $HF_ENDPOINT or https://huggingface.co)")
 
     secrets = add("secrets", _cmd_secrets, "List the secret-scan findings not yet reviewed; --reviewed marks them.")
     secrets.add_argument("--project", required=True)

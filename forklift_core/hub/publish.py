@@ -178,7 +178,7 @@ def push(hub: Hub, paths: ProjectPaths, staged: StagedPush, progress: Progress |
             info = _repo_info(api, staged, token)
             if info is None:
                 api.create_repo(staged.repo_id, repo_type=staged.repo_type, private=staged.private, exist_ok=True,
-                                token=token)
+                                token=token, space_sdk="gradio" if staged.repo_type == "space" else None)
                 info = _repo_info(api, staged, token)
         if not info.private and staged.private:
             raise BadInputError(f"{staged.repo_id} is PUBLIC on the Hub; push with --public to publish to it")

@@ -21,7 +21,7 @@ from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.workspace import ProjectPaths, write_json_atomic
 
 STAGED, PUSHED = "staged", "pushed"
-REPO_TYPES = {"dataset": "dataset", "adapter": "model", "run-bundle": "dataset"}
+REPO_TYPES = {"dataset": "dataset", "adapter": "model", "run-bundle": "dataset", "space": "space"}
 
 
 def outbox_dir(paths: ProjectPaths) -> Path:
@@ -51,7 +51,7 @@ class StagedPush:
     """One push waiting in the outbox (or done): where it goes and the files it carries."""
 
     id: str
-    kind: str  # "dataset", "adapter", or "run-bundle" (what a remote job trains from)
+    kind: str  # "dataset", "adapter", "run-bundle" (what a remote job trains from) or "space" (ForkLift itself)
     project: str
     repo_id: str
     private: bool

@@ -24,13 +24,14 @@ class AppSettings:
     workspace: Workspace
     public: bool  # a public Space: no local paths, no writes by anonymous visitors
     on_space: bool = False  # Hugging Face sign-in exists only on a Space
+    base_model: str = ""  # the Train tab's default base model ('' : TrainPlan's embedded default)
 
     @classmethod
     def from_env(cls, workspace: Workspace | None = None) -> "AppSettings":
-        """Read FORKLIFT_PUBLIC / SPACE_ID at build time (never at import)."""
+        """Read FORKLIFT_PUBLIC / SPACE_ID / FORKLIFT_BASE_MODEL at build time (never at import)."""
         on_space = bool(os.environ.get("SPACE_ID"))
         public = os.environ.get("FORKLIFT_PUBLIC", "1" if on_space else "0") == "1"
-        return cls(workspace or Workspace.default(), public, on_space)
+        return cls(workspace or Workspace.default(), public, on_space, os.environ.get("FORKLIFT_BASE_MODEL", ""))
 
 
 def sign_in_section(settings: AppSettings) -> None:

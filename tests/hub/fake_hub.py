@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 PREFIXES = {"model": "", "dataset": "datasets/", "space": "spaces/"}
-_API_REPO = re.compile(r"^/api/(models|datasets|spaces)/([^/]+/[^/]+?)(?:/(revision|tree|preupload|commit|refs)"
+_API_REPO = re.compile(r"^/api/(models|datasets|spaces)/([^/]+/[^/]+?)(?:/(revision|tree|preupload|commit|refs|hardware|variables)"
                        r"(?:/([^/]+)(?:/(.*))?)?)?$")
 _RESOLVE = re.compile(r"^/(?:(datasets|spaces)/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+)$")
 _LFS_BATCH = re.compile(r"^/(?:(datasets|spaces)/)?([^/]+/[^/]+)\.git/info/lfs/objects/batch$")
@@ -44,6 +44,8 @@ class Repo:
     private: bool
     commits: list[dict[str, Any]] = field(default_factory=list)
     lfs_paths: set[str] = field(default_factory=set)
+    hardware: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
 
     def head(self) -> dict[str, Any]:
         return self.commits[-1]
@@ -286,9 +288,17 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
         def _api_repo(self, method: str, repo_type: str, repo_id: str, action: str | None, revision: str,
                       rest: str, body: bytes) -> None:
-            repo = self._repo(repo_type, repo_id, write=action in ("preupload", "commit"))
+            repo = self._repo(repo_type, repo_id, write=action in ("preupload", "commit", "hardware", "variables"))
             if repo is None:
                 return
+            if action == "hardware":
+                repo.hardware = json.loads(body)["flavor"]
+                return self._json(200, {"stage": "BUILDING", "hardware": {"current": None, "requested": repo.hardware}})
+            if action == "variables":
+                payload = json.loads(body)
+                repo.variables[payload["key"]] = payload["value"]
+                return self._json(200, {k: {"value": v, "updatedAt": "2026-11-23T00:00:00.000Z"}
+                                        for k, v in repo.variables.items()})
             commit = repo.at(revision)
             if commit is None:
                 return self._json(404, {"error": "Invalid rev id"}, {"X-Error-Code": "RevisionNotFound"})

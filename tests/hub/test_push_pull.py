@@ -233,3 +233,25 @@ def test_the_cli_shows_then_pushes_resumes_and_pulls(project, fake_hub, monkeypa
     assert "pairs and" in capsys.readouterr().out and "cli-copy" in workspace.projects()
     assert main(["secrets", "--workspace", str(workspace.root), "--project", name]) == 0
     assert "no unreviewed" in capsys.readouterr().out
+
+
+def test_deploy_makes_a_gradio_space_with_oauth_and_on_a_gpu_points_at_a_larger_base(project, fake_hub, monkeypatch,
+                                                                                      capsys) -> None:
+    from forklift_core.cli import main
+
+    workspace, _ = project
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    assert main(["deploy", "ada/forklift", "--workspace", str(workspace.root), "--endpoint", fake_hub.url,
+                 "--hardware", "t4-small", "--yes"]) == 0
+    assert "deployed ada/forklift" in capsys.readouterr().out
+    space = fake_hub.repos[("space", "ada/forklift")]
+    files = fake_hub.files("space", "ada/forklift")
+    create = json.loads(fake_hub.calls("POST", "/api/repos/create")[0]["body"])
+    assert create["type"] == "space" and create["sdk"] == "gradio" and space.private
+    front = _card(files["README.md"].decode())
+    assert front["sdk"] == "gradio" and front["app_file"] == "app.py" and front["hf_oauth"] is True
+    assert "contribute-repos" in front["hf_oauth_scopes"] and b"universal-ctags" in files["packages.txt"]
+    assert "forklift_core/hub/deploy.py" in files and "app.py" in files and "requirements.txt" in files
+    assert not [p for p in files if p.startswith(("tests/", "bench/", "workspace/"))]
+    assert space.hardware == "t4-small" and space.variables["FORKLIFT_BASE_MODEL"].startswith("Qwen/")
+    assert ".deploys" not in workspace.projects()

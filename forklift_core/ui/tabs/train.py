@@ -65,7 +65,8 @@ def data_notes(manifest: dict[str, Any]) -> str:
 
 def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     """Plan fields, the equivalent command, a hint about time, run controls and live curves."""
-    defaults = TrainPlan()
+    # A GPU Space sets FORKLIFT_BASE_MODEL to a larger Hub model (QLoRA follows from quantization 'auto' on CUDA).
+    defaults = TrainPlan(base_model=settings.base_model) if settings.base_model else TrainPlan()
     with gr.Row():
         project = gr.Dropdown(label="Project", choices=settings.workspace.projects(), elem_id="train-project")
         base_model = gr.Textbox(label="Base model", value=defaults.base_model, elem_id="train-base-model")
