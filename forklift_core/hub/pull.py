@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import Any
@@ -63,8 +64,12 @@ def pull_dataset(hub: Hub, workspace: Workspace, project: str, repo_id: str, rev
         facts = _read_jsonl(curation / "facts.jsonl") if (curation / "facts.jsonl").is_file() else []
         meta = json.loads((curation / "meta.json").read_text()) if (curation / "meta.json").is_file() else {}
         progress.report(0.7, f"restoring {len(pairs)} pairs")
-        count = CurationStore(paths.curation_db).restore(facts, pairs, {**meta, "hub": {"repo": repo_id,
-                                                                                          "commit": sha}})
+        try:
+            count = CurationStore(paths.curation_db).restore(facts, pairs, {**meta, "hub": {"repo": repo_id,
+                                                                                              "commit": sha}})
+        except (KeyError, TypeError, sqlite3.IntegrityError) as exc:  # a stranger's repo, not ForkLift's format
+            raise BadInputError(f"{repo_id} does not hold a valid ForkLift dataset ({type(exc).__name__}: {exc}); "
+                                "nothing was imported") from None
         if not paths.manifest.is_file():  # a project is listed once it has a manifest; this one has no index
             write_json_atomic(paths.manifest, {"project": project, "source": {"origin": f"hub:{repo_id}"},
                                                "commit": sha, "pulled_from": repo_id,
@@ -127,4 +132,10 @@ def _plan(folder: Path, models_dir: Path) -> dict[str, Any]:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{path.name} in the repo is not JSON lines ({exc}); nothing was imported") from None
+    if not all(isinstance(row, dict) for row in rows):
+        raise BadInputError(f"{path.name} in the repo holds something other than records; nothing was imported")
+    return rows

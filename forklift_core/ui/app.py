@@ -21,6 +21,9 @@ INTRO = ("# ForkLift\nTeach a language model one codebase: **ingest** a reposito
 def build_app(settings: AppSettings | None = None) -> gr.Blocks:
     """The whole app; reads its settings here, at build time, never at import."""
     settings = settings or AppSettings.from_env()
+    # Handlers run in worker threads; transformers imported half-way by one while another's datasets code reads
+    # its attributes fails. Importing it once here, before any handler runs, closes that race.
+    import transformers  # noqa: F401
     with gr.Blocks(title="ForkLift") as demo:
         gr.Markdown(INTRO)
         sign_in_section(settings)

@@ -255,3 +255,21 @@ def test_deploy_makes_a_gradio_space_with_oauth_and_on_a_gpu_points_at_a_larger_
     assert not [p for p in files if p.startswith(("tests/", "bench/", "workspace/"))]
     assert space.hardware == "t4-small" and space.variables["FORKLIFT_BASE_MODEL"].startswith("Qwen/")
     assert ".deploys" not in workspace.projects()
+
+
+def test_pulling_a_repo_that_is_not_a_forklift_dataset_imports_nothing(project, hub, fake_hub) -> None:
+    from huggingface_hub import HfApi
+
+    workspace, _ = project
+    api = HfApi(endpoint=fake_hub.url)
+    api.create_repo("ada/odd", repo_type="dataset", token=TOKEN)
+    for content, expected in ((b'{"id": "x"}\n', "not hold a valid ForkLift dataset"),
+                              (b"not json\n", "not JSON lines"), (b"[1, 2]\n", "other than records")):
+        api.upload_file(path_or_fileobj=content, path_in_repo="forklift/pairs.jsonl", repo_id="ada/odd",
+                        repo_type="dataset", token=TOKEN)
+        with pytest.raises(BadInputError, match=expected):
+            pull_dataset(hub, workspace, "odd", "ada/odd")
+        assert CurationStore(workspace.project("odd").curation_db).pairs() == []
+    with pytest.raises(BadInputError, match="not a ForkLift dataset"):
+        api.create_repo("ada/empty", repo_type="dataset", token=TOKEN)
+        pull_dataset(hub, workspace, "empty", "ada/empty")

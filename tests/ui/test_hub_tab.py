@@ -33,6 +33,7 @@ def hub_app(tmp_path: Path, smollm2_dir: Path):
     proc.terminate()
     proc.wait(timeout=30)
     fake.stop()
+    print(proc.stderr.read().decode(errors="replace")[-4000:])  # shown when the test failed: the app's own account
 
 
 def test_stage_preview_push_and_pull_in_the_hub_tab(hub_app, browser) -> None:
