@@ -229,20 +229,15 @@ def _train_on_hf_jobs(args: argparse.Namespace, workspace: Workspace, plan: Any)
 
 
 def _cmd_runs(args: argparse.Namespace) -> int:
-    from forklift_core.train.launch import LocalLauncher
+    from forklift_core.config import HubConfig
+    from forklift_core.hub.auth import resolve_token
+    from forklift_core.hub.client import Hub
+    from forklift_core.train.backends import Runs
 
     workspace = Workspace.default(args.workspace)
-    statuses = LocalLauncher(workspace, args.project).runs()
-    remote = [s for s in statuses if s.manifest.get("backend") == "hf-jobs" and s.status == "running"]
-    if remote:  # ask HF Jobs where its runs stand (and fetch the adapters of those that completed)
-        from forklift_core.config import HubConfig
-        from forklift_core.hub.auth import resolve_token
-        from forklift_core.hub.client import Hub
-        from forklift_core.train.hf_jobs import HFJobsLauncher
-
-        jobs = HFJobsLauncher(workspace, args.project, Hub(resolve_token(), HubConfig()))
-        polled = {s.run_id: jobs.poll(s.run_id) for s in remote}
-        statuses = [polled.get(s.run_id, s) for s in statuses]
+    runs_of = Runs(workspace, args.project, lambda: Hub(resolve_token(), HubConfig()))
+    statuses = [runs_of.poll(s.run_id) if s.manifest.get("backend") == "hf-jobs" else s
+                for s in runs_of.local.runs()]  # remote runs: where HF Jobs says they stand
     runs = [_run_summary(r) for r in statuses]
     _emit(runs, args.json, lambda rs: "\n".join(f"{r['run_id']}  {r['status']:<10} {r['final']}" for r in rs)
           or "no runs yet")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,45 @@ def test_stage_preview_push_and_pull_in_the_hub_tab(hub_app, browser) -> None:
     expect(page.locator("#hub-pulled")).to_contain_text("are in project poly-copy", timeout=60_000)
     assert "poly-copy" in workspace.projects()
     page.screenshot(path=str(SCREENSHOTS / "hub-tab.png"), full_page=True)
+
+
+def test_a_run_on_hf_jobs_from_the_train_tab_reaches_completed_and_one_is_cancelled(hub_app, browser,
+                                                                                     tiny_llama_dir, tmp_path,
+                                                                                     monkeypatch) -> None:
+    from huggingface_hub import HfApi, constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # the fake Hub speaks LFS, not xet
+
+    fake, workspace, url = hub_app
+    api = HfApi(endpoint=fake.url)  # the base model on the (fake) Hub, where the remote job loads it from
+    api.create_repo("ada/tiny-llama", token=TOKEN)
+    api.upload_folder(repo_id="ada/tiny-llama", folder_path=str(tiny_llama_dir), token=TOKEN)
+    page: Page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
+    page.goto(url)
+    page.get_by_role("tab", name="Train").click()
+    page.locator("#train-project input").click()
+    page.get_by_role("option", name="poly", exact=True).click()
+    page.locator("#train-base-model textarea, #train-base-model input").first.fill("ada/tiny-llama")
+    page.get_by_label("sft", exact=True).check()
+    steps = page.locator("#train-max-steps input")
+    steps.fill("3")
+    steps.press("Tab")
+    page.get_by_label("Hugging Face Jobs").check()
+    expect(page.locator("#train-remote-cost")).to_contain_text("t4-small", timeout=30_000)
+    expect(page.locator("#train-remote-cost")).to_contain_text("$")
+    page.locator("#train-start").click()
+    status = page.locator("#train-status")
+    expect(status).to_contain_text("running", timeout=120_000)
+    assert len(fake.jobs) == 1 and next(iter(fake.jobs.values()))["spec"]["flavor"] == "t4-small"
+    job_id = next(iter(fake.jobs))
+    assert fake.run_job_locally(job_id, sys.executable, {"HF_HOME": str(tmp_path / "hf-home"),
+                                                         "HF_HUB_DISABLE_XET": "1"}) == 0
+    expect(status).to_contain_text("completed", timeout=90_000)  # the tab asks HF Jobs every 15 s
+    expect(page.locator("#train-plot")).to_contain_text("step", timeout=30_000)  # the job's curves came back
+    page.screenshot(path=str(SCREENSHOTS / "train-tab-hf-jobs.png"), full_page=True)
+
+    page.locator("#train-start").click()
+    expect(status).to_contain_text("running", timeout=120_000)
+    page.locator("#train-cancel").click()
+    expect(status).to_contain_text("cancelled", timeout=60_000)
+    assert [j["status"]["stage"] for j in fake.jobs.values()] == ["COMPLETED", "CANCELED"]

@@ -8,10 +8,15 @@ import gradio as gr
 import pandas as pd
 
 from forklift_core.config import TrainPlan
-from forklift_core.errors import NotFoundError
+from forklift_core.config import HubConfig
+from forklift_core.errors import ForkliftError
+from forklift_core.hub.auth import resolve_token
+from forklift_core.hub.client import Hub
 from forklift_core.models import resolve_lm
 from forklift_core.train.estimate import TYPICAL_ROW_TOKENS, estimate, parameter_count
-from forklift_core.train.launch import LocalLauncher, RunStatus
+from forklift_core.train.backends import Runs
+from forklift_core.train.hf_jobs import FLAVORS, estimate_cost
+from forklift_core.train.launch import RunStatus
 from forklift_core.train.recipe import cli_command
 from forklift_core.ui.common import AppSettings, user_errors, writer
 
@@ -79,7 +84,14 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         batch_size = gr.Number(label="Batch size", value=defaults.batch_size, precision=0)
         lora_r = gr.Number(label="LoRA r", value=defaults.lora_r, precision=0)
         unreviewed = gr.Checkbox(label="Train on unreviewed (pending) pairs too", value=True)
+    with gr.Row():
+        backend = gr.Radio(label="Where", choices=[("this machine", "local"), ("Hugging Face Jobs", "hf-jobs")],
+                           value="local", elem_id="train-backend")
+        hardware = gr.Dropdown(label="HF Jobs hardware", choices=list(FLAVORS), value="t4-small",
+                               elem_id="train-hardware")
+        job_timeout = gr.Textbox(label="HF Jobs timeout", value="2h", elem_id="train-timeout")
     command = gr.Markdown(elem_id="train-command")
+    remote_cost = gr.Markdown(elem_id="train-remote-cost")
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="train-start")
         cancel = gr.Button("Cancel", variant="stop", elem_id="train-cancel")
@@ -126,7 +138,7 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         key = (project_name, plan.to_yaml(), store.stat().st_mtime_ns if store.is_file() else 0)
         if key not in previews:
             try:
-                found = launcher(project_name).preview(plan)
+                found = launcher(project_name).local.preview(plan)
             except Exception:  # noqa: BLE001 - a hint only: the launch itself reports real problems
                 found = None
             previews.clear()
@@ -135,44 +147,59 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
 
     previews: dict[tuple[str, str, int], str] = {}
 
-    def launcher(project_name: str | None) -> LocalLauncher:
+    polled: dict[str, Any] = {}  # remote runs' last answers, shared by every visitor's timer
+
+    def launcher(project_name: str | None, oauth_token: gr.OAuthToken | None = None) -> Runs:
         if not project_name:
             raise gr.Error("choose a project first")
-        return LocalLauncher(settings.workspace, project_name)
+        return Runs(settings.workspace, project_name, lambda: Hub(
+            resolve_token(oauth_token.token if oauth_token else None, settings.on_space), HubConfig()), polled)
 
-    def view(project_name: str | None, run_id: str | None) -> tuple[str, pd.DataFrame, Any]:
+    def view(project_name: str | None, run_id: str | None,
+             oauth_token: gr.OAuthToken | None) -> tuple[str, pd.DataFrame, Any]:
         if not project_name or not run_id:
             return status_markdown(None), curves_frame(None), {}
         try:
-            current = launcher(project_name).poll(run_id)
-        except NotFoundError:
-            return status_markdown(None), curves_frame(None), {}
+            current = launcher(project_name, oauth_token).poll(run_id)
+        except ForkliftError as exc:  # a remote run whose job cannot be asked right now: say so, keep polling
+            return f"⚠️ {exc}", curves_frame(None), {}
         return status_markdown(current), curves_frame(current), current.manifest
 
+    def cost(where: str, flavor: str, minutes_text: str) -> str:
+        if where != "hf-jobs":
+            return ""
+        return (f"**HF Jobs:** {estimate_cost(flavor, TrainPlan().time_budget_minutes + 5)} (setup included; the "
+                f"timeout {minutes_text} caps it). The training data goes to a private bundle repo; the adapter comes "
+                "back to a private model repo and into this run.")
+
     def run_choices(project_name: str | None, select: str | None = None) -> Any:
-        runs = [r.run_id for r in launcher(project_name).runs()] if project_name else []
+        runs = [r.run_id for r in launcher(project_name).local.runs()] if project_name else []
         return gr.update(choices=runs, value=select or (runs[0] if runs else None))
 
     @user_errors
     def do_start(project_name: str | None, base: str, method_v: str, steps: float, lr: float, batch: float, r: float,
-                 pending: bool, profile: gr.OAuthProfile | None) -> Any:
+                 pending: bool, where: str, flavor: str, limit: str, profile: gr.OAuthProfile | None,
+                 oauth_token: gr.OAuthToken | None) -> Any:
         writer(settings, profile, project_name, "train")
-        run_id = launcher(project_name).start(plan_from(base, method_v, steps, lr, batch, r, pending))
+        runs = launcher(project_name, oauth_token)
+        plan = plan_from(base, method_v, steps, lr, batch, r, pending)
+        run_id = runs.remote(flavor, limit).start(plan) if where == "hf-jobs" else runs.local.start(plan)
         return run_choices(project_name, run_id)
 
     @user_errors
-    def do_cancel(project_name: str | None, run_id: str | None, profile: gr.OAuthProfile | None) -> str:
+    def do_cancel(project_name: str | None, run_id: str | None, profile: gr.OAuthProfile | None,
+                  oauth_token: gr.OAuthToken | None) -> str:
         writer(settings, profile, project_name, "cancel a run")
         if run_id:
-            launcher(project_name).cancel(run_id)
-        return "Cancelling: the job saves a checkpoint, then stops. Resume continues from it."
+            launcher(project_name, oauth_token).cancel(run_id)
+        return "Cancelling: a local job saves a checkpoint, then stops (Resume continues from it); a remote job stops."
 
     @user_errors
     def do_resume(project_name: str | None, run_id: str | None, profile: gr.OAuthProfile | None) -> str:
         writer(settings, profile, project_name, "resume a run")
         if not run_id:
             raise gr.Error("choose a run to resume")
-        launcher(project_name).launch(run_id)
+        launcher(project_name).local.launch(run_id)
         return "Resumed from the last checkpoint."
 
     for control in (project, *plan_inputs):
@@ -180,7 +207,9 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         control.change(describe, [project, *plan_inputs], command, concurrency_id="train-describe",
                        concurrency_limit=1)
     project.change(run_choices, project, run)
-    start.click(do_start, [project, *plan_inputs], run)
+    start.click(do_start, [project, *plan_inputs, backend, hardware, job_timeout], run)
+    for control in (backend, hardware, job_timeout):
+        control.change(cost, [backend, hardware, job_timeout], remote_cost)
     cancel.click(do_cancel, [project, run], status)
     resume.click(do_resume, [project, run], status)
     run.change(view, [project, run], [status, plot, manifest])

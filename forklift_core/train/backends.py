@@ -1,0 +1,59 @@
+"""Which launcher serves a run: the one it was started with (local process or HF Jobs), for the CLI and the app."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+from forklift_core.train.launch import LocalLauncher, RunStatus, read_manifest
+from forklift_core.workspace import Workspace
+
+BACKENDS = ("local", "hf-jobs")
+REMOTE_POLL_S = 15.0  # a remote job's stage is asked for at most this often (the app's timer ticks every 2 s)
+
+
+class Runs:
+    """Start, poll, cancel and read logs of a project's runs on whichever backend each one uses.
+
+    `hub` makes the Hub client when a remote backend needs one (the signed-in visitor's token on a Space).
+    """
+
+    def __init__(self, workspace: Workspace, project: str, hub: Callable[[], Any] | None = None,
+                 polled: dict[str, tuple[float, RunStatus]] | None = None) -> None:
+        self.workspace, self.project, self.hub = workspace, project, hub
+        self.local = LocalLauncher(workspace, project)
+        # The last remote answers: the app passes one dict that outlives the per-request Runs objects.
+        self._polled = polled if polled is not None else {}
+
+    def remote(self, flavor: str = "t4-small", timeout: str = "2h") -> Any:
+        from forklift_core.train.hf_jobs import HFJobsLauncher
+
+        if self.hub is None:
+            raise RuntimeError("a remote backend needs a Hub client")
+        return HFJobsLauncher(self.workspace, self.project, self.hub(), flavor, timeout)
+
+    def backend(self, run_id: str) -> str:
+        return read_manifest(self.local.run_dir(run_id)).get("backend", "local")
+
+    def launcher(self, run_id: str) -> Any:
+        return self.remote() if self.backend(run_id) == "hf-jobs" else self.local
+
+    def poll(self, run_id: str) -> RunStatus:
+        """The run's status; a running remote job is asked at most every REMOTE_POLL_S seconds."""
+        if self.backend(run_id) != "hf-jobs":
+            return self.local.poll(run_id)
+        cached = self._polled.get(run_id)
+        if cached and time.monotonic() - cached[0] < REMOTE_POLL_S:
+            return cached[1]
+        status = self.local.poll(run_id)
+        if status.status == "running":
+            status = self.remote().poll(run_id)
+        self._polled[run_id] = (time.monotonic(), status)
+        return status
+
+    def cancel(self, run_id: str) -> None:
+        self._polled.pop(run_id, None)
+        self.launcher(run_id).cancel(run_id)
+
+    def logs(self, run_id: str, tail: int = 200) -> str:
+        return self.launcher(run_id).logs(run_id, tail)
