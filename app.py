@@ -8,8 +8,10 @@ demo = build_app() if __name__ != "__mp_main__" else None
 
 if __name__ == "__main__":
     from forklift_core.example import ensure_example_project
+    from forklift_core.hub.persistence import start_edit_log_sync_from_env
     from forklift_core.ui.app import launch
     from forklift_core.workspace import Workspace
 
     ensure_example_project(Workspace.default())
+    start_edit_log_sync_from_env(Workspace.default())
     launch(demo)

@@ -123,8 +123,16 @@ class IngestConfig(StageConfig):
 
 
 def default_workspace() -> Path:
-    """FORKLIFT_WORKSPACE, else ./workspace (read at call time, never at import)."""
-    return Path(os.environ.get("FORKLIFT_WORKSPACE", "workspace")).expanduser()
+    """FORKLIFT_WORKSPACE, else /data/workspace on a Space with persistent storage, else ./workspace.
+
+    Read at call time, never at import.
+    """
+    if os.environ.get("FORKLIFT_WORKSPACE"):
+        return Path(os.environ["FORKLIFT_WORKSPACE"]).expanduser()
+    persistent = Path("/data")
+    if os.environ.get("SPACE_ID") and persistent.is_dir() and os.access(persistent, os.W_OK):
+        return persistent / "workspace"
+    return Path("workspace")
 
 
 FAMILIES = (
