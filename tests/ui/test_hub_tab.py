@@ -99,6 +99,7 @@ def test_a_run_on_hf_jobs_from_the_train_tab_reaches_completed_and_one_is_cancel
     page.get_by_label("Hugging Face Jobs").check()
     expect(page.locator("#train-remote-cost")).to_contain_text("t4-small", timeout=30_000)
     expect(page.locator("#train-remote-cost")).to_contain_text("$")
+    expect(page.locator("#train-remote-cost")).to_contain_text("--backend hf-jobs --hardware t4-small --timeout 2h")
     page.locator("#train-start").click()
     status = page.locator("#train-status")
     expect(status).to_contain_text("running", timeout=120_000)

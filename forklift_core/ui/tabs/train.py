@@ -168,7 +168,8 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     def cost(where: str, flavor: str, minutes_text: str) -> str:
         if where != "hf-jobs":
             return ""
-        return (f"**HF Jobs:** {estimate_cost(flavor, TrainPlan().time_budget_minutes + 5)} (setup included; the "
+        return (f"**HF Jobs** (add `--backend hf-jobs --hardware {flavor} --timeout {minutes_text}` to the command): "
+                f"{estimate_cost(flavor, TrainPlan().time_budget_minutes + 5)} (setup included; the "
                 f"timeout {minutes_text} caps it). The training data goes to a private bundle repo; the adapter comes "
                 "back to a private model repo and into this run.")
 
