@@ -9,6 +9,8 @@ stores at start. This is the Space's own state, so the Space's token (its HF_TOK
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +36,12 @@ def dump_edit_logs(workspace: Workspace, folder: Path) -> int:
             continue
         target = folder / project / LOG_NAME
         target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_suffix(".partial")  # the scheduler never uploads half a file
-        temporary.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows), encoding="utf-8")
-        temporary.replace(target)
+        # A temporary name of its own (two dumps may overlap: the schedule's and one at shutdown), then a rename:
+        # the scheduler never uploads half a file.
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".edit_log.", suffix=".partial")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+        os.replace(temporary, target)
         written += len(rows)
     return written
 
@@ -87,8 +92,6 @@ def start_edit_log_sync(hub: Hub, workspace: Workspace, repo_id: str, every_minu
 
 def start_edit_log_sync_from_env(workspace: Workspace) -> Any:
     """On a Space without persistent storage whose FORKLIFT_SYNC_REPO names a dataset repo: start the sync."""
-    import os
-
     repo_id = os.environ.get("FORKLIFT_SYNC_REPO", "")
     if not repo_id or str(workspace.root).startswith("/data"):
         return None  # nothing asked for, or the workspace is on persistent storage already
