@@ -54,7 +54,8 @@ def embedded_minilm_dir() -> Path | None:
     return model if model and (model / "config.json").is_file() else None
 
 
-def _file_digest(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -68,7 +69,7 @@ def convert_gguf_to_safetensors(gguf: Path, dest: Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     marker = dest / _CONVERSION_MARKER
-    source_digest = _file_digest(gguf)
+    source_digest = sha256_file(gguf)
     if marker.is_file() and json.loads(marker.read_text()).get("gguf_sha256") == source_digest:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)

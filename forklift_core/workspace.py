@@ -6,6 +6,8 @@ import json
 import os
 import re
 import tempfile
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,11 @@ def check_project_name(name: str) -> str:
             f"project name {name!r} is not allowed: use letters, digits, '.', '_' or '-' (at most 64)"
         )
     return name
+
+
+def timestamped_id() -> str:
+    """A folder name that sorts by creation time and never collides: `YYYYmmdd-HHMMSS-xxxxxx` (runs, pushes)."""
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
 def write_json_atomic(path: Path, data: Any) -> None:

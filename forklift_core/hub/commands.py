@@ -133,6 +133,10 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_endpoint(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--endpoint", help="Hub address (default: $HF_ENDPOINT or https://huggingface.co)")
+
+
 def add_hub_commands(add: AddCommand) -> None:
     """Register push, pull and secrets on the CLI's parser."""
     push = add("push", _cmd_push, "Push the curated dataset and/or a run's adapter to the Hugging Face Hub (private "
@@ -149,14 +153,14 @@ def add_hub_commands(add: AddCommand) -> None:
     push.add_argument("--yes", action="store_true", help="push without asking (what goes is still printed)")
     push.add_argument("--resume", action="store_true", help="send every staged push that has not gone yet")
     push.add_argument("--list", action="store_true", help="list the project's staged and sent pushes")
-    push.add_argument("--endpoint", help="Hub address (default: $HF_ENDPOINT or https://huggingface.co)")
+    _add_endpoint(push)
 
     pull = add("pull", _cmd_pull, "Pull a dataset repo into a new project, or an adapter repo into a project's runs.")
     pull.add_argument("--project", required=True)
     pull.add_argument("--dataset", metavar="REPO")
     pull.add_argument("--model", metavar="REPO")
     pull.add_argument("--revision", default="main", help="branch, tag or commit (default: main)")
-    pull.add_argument("--endpoint", help="Hub address (default: $HF_ENDPOINT or https://huggingface.co)")
+    _add_endpoint(pull)
 
     deploy = add("deploy", _cmd_deploy, "Create or update a Space running ForkLift from this checkout (private "
                                         "unless --public; shown first).")
@@ -165,7 +169,7 @@ def add_hub_commands(add: AddCommand) -> None:
     deploy.add_argument("--public", action="store_true", help="a public Space (visitors sign in to change anything)")
     deploy.add_argument("--dry-run", action="store_true", help="stage and show what would go, deploy nothing")
     deploy.add_argument("--yes", action="store_true", help="deploy without asking")
-    deploy.add_argument("--endpoint", help="Hub address (default: $HF_ENDPOINT or https://huggingface.co)")
+    _add_endpoint(deploy)
 
     secrets = add("secrets", _cmd_secrets, "List the secret-scan findings not yet reviewed; --reviewed marks them.")
     secrets.add_argument("--project", required=True)

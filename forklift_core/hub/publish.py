@@ -10,7 +10,7 @@ from typing import Any, Sequence
 import yaml
 
 from forklift_core.curate.export import DEFAULT_STATUSES, EXPORT_MARKER, export_dataset
-from forklift_core.curate.store import CurationStore
+from forklift_core.curate.store import CurationStore, now_utc
 from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.generate.secrets import detect
 from forklift_core.hub.cards import model_card
@@ -170,7 +170,7 @@ def push(hub: Hub, paths: ProjectPaths, staged: StagedPush, progress: Progress |
     staged.verify()
     api = hub.api()
     token = hub.token.value
-    staged.attempts.append({"at": _now(), "result": "started"})
+    staged.attempts.append({"at": now_utc(), "result": "started"})
     staged.save()
     try:
         progress.report(0.05, f"creating or finding {staged.repo_id}")
@@ -210,9 +210,3 @@ def _repo_info(api: Any, staged: StagedPush, token: str) -> Any:
         return api.repo_info(staged.repo_id, repo_type=staged.repo_type, token=token)
     except RepositoryNotFoundError:
         return None
-
-
-def _now() -> str:
-    import time
-
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -8,17 +8,17 @@ atomic, so the repo never holds half of one.
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 import shutil
-import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from forklift_core.curate.store import now_utc
 from forklift_core.errors import BadInputError, NotFoundError
-from forklift_core.workspace import ProjectPaths, write_json_atomic
+from forklift_core.models import sha256_file
+from forklift_core.workspace import ProjectPaths, timestamped_id, write_json_atomic
 
 STAGED, PUSHED = "staged", "pushed"
 REPO_TYPES = {"dataset": "dataset", "adapter": "model", "run-bundle": "dataset", "space": "space"}
@@ -29,18 +29,8 @@ def outbox_dir(paths: ProjectPaths) -> Path:
     return paths.root / "hub" / "outbox"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_repo_id(repo_id: str) -> str:
     """`namespace/name` with the Hub's characters, or a clear refusal."""
-    import re
-
     if not re.fullmatch(r"[A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95}", repo_id or "") or ".." in repo_id:
         raise BadInputError(f"repository id must look like namespace/name, not {repo_id!r}")
     return repo_id
@@ -95,11 +85,11 @@ class StagedPush:
 
 def new_push(paths: ProjectPaths, kind: str, repo_id: str, private: bool, run_id: str = "") -> StagedPush:
     """An empty staged push folder (files are added by the caller, then `seal`)."""
-    push_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    push_id = timestamped_id()
     folder = outbox_dir(paths) / push_id
     (folder / "files").mkdir(parents=True)
     return StagedPush(push_id, kind, paths.name, check_repo_id(repo_id), private, {}, {},
-                      time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), run_id, folder=folder)
+                      now_utc(), run_id, folder=folder)
 
 
 def seal(staged: StagedPush) -> StagedPush:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,7 +22,7 @@ from forklift_core.models import resolve_lm
 from forklift_core.train.curriculum import Curriculum, load_fact_infos, plan_curriculum, write_curriculum
 from forklift_core.train.estimate import dataset_stats, fit_to_budget, parameter_count, rows_in_budget
 from forklift_core.train.recipe import JOB_SCRIPT, job_module
-from forklift_core.workspace import ProjectPaths, Workspace, write_json_atomic
+from forklift_core.workspace import ProjectPaths, Workspace, timestamped_id, write_json_atomic
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ class LocalLauncher:
 
     def prepare(self, plan: TrainPlan) -> str:
         """A new run folder with its dataset exported from the curated pairs and plan.yaml."""
-        run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        run_id = timestamped_id()
         folder = self.paths.runs_dir / run_id
         folder.mkdir(parents=True)
         statuses = DEFAULT_STATUSES + (UNREVIEWED if plan.pairs == "accepted+pending" else ())
