@@ -115,6 +115,7 @@ class FakeHub:
         its environment and secrets, keep the output as the job's logs, and set its stage from the exit code."""
         import os
         import subprocess
+        import tempfile
 
         job = self.jobs[job_id]
         command = job["spec"]["command"]
@@ -122,7 +123,9 @@ class FakeHub:
         env = {**os.environ, **job["spec"].get("environment", {}), **job["spec"].get("secrets", {}),
                "HF_ENDPOINT": self.url, **(extra_env or {})}
         job["status"] = {"stage": "RUNNING", "message": None}
-        done = subprocess.run([python, *command[program + 1:]], env=env, capture_output=True, text=True)
+        with tempfile.TemporaryDirectory(prefix="fake-job-") as workdir:  # a job runs in a folder of its own
+            done = subprocess.run([python, *command[program + 1:]], env=env, capture_output=True, text=True,
+                                  cwd=workdir)
         job["logs"] = (done.stdout + done.stderr).splitlines()
         job["status"] = {"stage": "COMPLETED" if done.returncode == 0 else "ERROR",
                          "message": None if done.returncode == 0 else f"exit code {done.returncode}"}

@@ -89,6 +89,8 @@ def test_a_run_on_hf_jobs_from_the_train_tab_reaches_completed_and_one_is_cancel
     page: Page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
     page.goto(url)
     page.get_by_role("tab", name="Train").click()
+    # The tab's first load picks the first project and describes its plan; choosing before it lands gets undone.
+    expect(page.locator("#train-command")).to_contain_text("covers", timeout=120_000)
     page.locator("#train-project input").click()
     page.get_by_role("option", name="poly", exact=True).click()
     page.locator("#train-base-model textarea, #train-base-model input").first.fill("ada/tiny-llama")
