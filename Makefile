@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 BROWSER := /usr/bin/chromium
 
-.PHONY: install install-test run test bench bench-loop sysdeps browser clean
+.PHONY: install install-test run test bench bench-loop sysdeps browser autotrain-env clean
 
 # Shared step; a no-op when nothing it depends on changed.
 install: sysdeps $(STAMP)
@@ -42,6 +42,14 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: browser tests are skipped without $(BROWSER)"; fi; \
 	fi
+
+# AutoTrain Advanced for `forklift train --backend autotrain`, in a virtualenv of its own: it pins older
+# transformers / trl / huggingface_hub, so it never goes into ForkLift's. FORKLIFT_AUTOTRAIN overrides where.
+AUTOTRAIN_ENV ?= $(HOME)/.cache/forklift/autotrain
+autotrain-env:
+	test -x $(AUTOTRAIN_ENV)/bin/python || $(PYTHON) -m venv $(AUTOTRAIN_ENV)
+	$(AUTOTRAIN_ENV)/bin/python -m pip --disable-pip-version-check --quiet install autotrain-advanced
+	@echo "AutoTrain's CLI: $(AUTOTRAIN_ENV)/bin/autotrain"
 
 run: install
 	$(BIN)/python app.py

@@ -172,8 +172,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         overrides["pairs"] = "accepted+pending"
     plan = TrainPlan.from_dict({**plan.to_dict(), **overrides})
     workspace = Workspace.default(args.workspace)
-    if args.backend == "hf-jobs":
-        return _train_on_hf_jobs(args, workspace, plan)
+    if args.backend != "local":
+        return _train_remotely(args, workspace, plan)
     launcher = LocalLauncher(workspace, args.project)
     run_id = launcher.start(plan)
     curriculum = launcher.poll(run_id).manifest.get("curriculum")
@@ -203,20 +203,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0 if status.status == "completed" else 1
 
 
-def _train_on_hf_jobs(args: argparse.Namespace, workspace: Workspace, plan: Any) -> int:
-    """Start the plan on HF Jobs, say what it costs and where to watch it, and follow it unless --detach."""
+def _train_remotely(args: argparse.Namespace, workspace: Workspace, plan: Any) -> int:
+    """Start the plan on a remote backend, say what it costs and where to watch it, and follow it unless --detach."""
     from forklift_core.config import HubConfig
     from forklift_core.hub.auth import resolve_token
     from forklift_core.hub.client import Hub
-    from forklift_core.train.hf_jobs import HFJobsLauncher, estimate_cost
+    from forklift_core.train.backends import REMOTE_LABELS, Runs
+    from forklift_core.train.remote import estimate_cost
 
-    launcher = HFJobsLauncher(workspace, args.project, Hub(resolve_token(), HubConfig()), args.hardware,
-                              args.timeout, args.model or "")
+    runs_of = Runs(workspace, args.project, lambda: Hub(resolve_token(), HubConfig()))
+    launcher = runs_of.remote(args.backend, args.hardware, args.timeout, args.model or "")
     run_id = launcher.start(plan)
     manifest = launcher.poll(run_id).manifest
-    print(f"forklift: run {run_id} on HF Jobs: {manifest['job_url']}\n  {estimate_cost(args.hardware, plan.time_budget_minutes + 5)}"
-          f" (setup included; the timeout {args.timeout} caps it)\n  the adapter goes to {manifest['model_repo']}",
-          file=sys.stderr)
+    print(f"forklift: run {run_id} on {REMOTE_LABELS[args.backend]}: {manifest.get('url', '')}\n"
+          f"  {estimate_cost(args.hardware, plan.time_budget_minutes + 5)} (setup included; the timeout "
+          f"{args.timeout} caps it)\n  the adapter goes to {manifest['model_repo']}", file=sys.stderr)
     if args.detach:
         return 0
     try:
@@ -236,8 +237,8 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 
     workspace = Workspace.default(args.workspace)
     runs_of = Runs(workspace, args.project, lambda: Hub(resolve_token(), HubConfig()))
-    statuses = [runs_of.poll(s.run_id) if s.manifest.get("backend") == "hf-jobs" else s
-                for s in runs_of.local.runs()]  # remote runs: where HF Jobs says they stand
+    statuses = [runs_of.poll(s.run_id) if s.manifest.get("backend", "local") != "local" else s
+                for s in runs_of.local.runs()]  # remote runs: where their backend says they stand
     runs = [_run_summary(r) for r in statuses]
     _emit(runs, args.json, lambda rs: "\n".join(f"{r['run_id']}  {r['status']:<10} {r['final']}" for r in rs)
           or "no runs yet")
@@ -402,13 +403,14 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--method", choices=["sft", "dpo", "sft+dpo"])
     train.add_argument("--max-steps", type=int, help="steps per stage")
     train.add_argument("--include-unreviewed", action="store_true", help="train on pending pairs too")
-    train.add_argument("--backend", default="local", choices=["local", "hf-jobs"],
-                       help="where the job runs: this machine, or Hugging Face Jobs (needs a write token)")
-    train.add_argument("--hardware", default="t4-small", help="HF Jobs hardware flavor (t4-small, l4x1, a10g-small, …)")
-    train.add_argument("--timeout", default="2h", help="HF Jobs: the job is stopped after this long (e.g. 90m, 2h)")
-    train.add_argument("--model", metavar="REPO", help="HF Jobs: model repo the adapter is pushed to "
+    train.add_argument("--backend", default="local", choices=["local", "hf-jobs", "space", "autotrain"],
+                       help="where the job runs: this machine, Hugging Face Jobs, a private GPU Space, or AutoTrain "
+                            "(the remote ones need a write token)")
+    train.add_argument("--hardware", default="t4-small", help="remote hardware flavor (t4-small, l4x1, a10g-small, …)")
+    train.add_argument("--timeout", default="2h", help="remote: the run is stopped after this long (e.g. 90m, 2h)")
+    train.add_argument("--model", metavar="REPO", help="remote: model repo the adapter is pushed to "
                                                        "(default: NAMESPACE/PROJECT-RUN, private)")
-    train.add_argument("--detach", action="store_true", help="HF Jobs: start the job and return")
+    train.add_argument("--detach", action="store_true", help="remote: start the run and return")
     _add_progress_flags(train)
 
     runs = add("runs", _cmd_runs, "List a project's training runs with status and figures.")

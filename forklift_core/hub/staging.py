@@ -21,7 +21,8 @@ from forklift_core.models import sha256_file
 from forklift_core.workspace import ProjectPaths, timestamped_id, write_json_atomic
 
 STAGED, PUSHED = "staged", "pushed"
-REPO_TYPES = {"dataset": "dataset", "adapter": "model", "run-bundle": "dataset", "space": "space"}
+REPO_TYPES = {"dataset": "dataset", "adapter": "model", "run-bundle": "dataset", "space": "space",
+              "training-space": "space"}
 
 
 def outbox_dir(paths: ProjectPaths) -> Path:
@@ -41,7 +42,7 @@ class StagedPush:
     """One push waiting in the outbox (or done): where it goes and the files it carries."""
 
     id: str
-    kind: str  # "dataset", "adapter", "run-bundle" (what a remote job trains from) or "space" (ForkLift itself)
+    kind: str  # "dataset", "adapter", "run-bundle" (what a remote job trains from), "training-space" or "space"
     project: str
     repo_id: str
     private: bool

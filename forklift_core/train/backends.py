@@ -1,4 +1,4 @@
-"""Which launcher serves a run: the one it was started with (local process or HF Jobs), for the CLI and the app."""
+"""Which launcher serves a run: the one it was started with (local process, HF Jobs, a Space, AutoTrain)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any, Callable
 from forklift_core.train.launch import LocalLauncher, RunStatus, read_manifest
 from forklift_core.workspace import Workspace
 
-BACKENDS = ("local", "hf-jobs")
+BACKENDS = ("local", "hf-jobs", "space", "autotrain")
+REMOTE_LABELS = {"hf-jobs": "Hugging Face Jobs", "space": "a GPU Space", "autotrain": "AutoTrain (Spaces)"}
 REMOTE_POLL_S = 15.0  # a remote job's stage is asked for at most this often (the app's timer ticks every 2 s)
 
 
@@ -19,35 +20,42 @@ class Runs:
     """
 
     def __init__(self, workspace: Workspace, project: str, hub: Callable[[], Any] | None = None,
-                 polled: dict[str, tuple[float, RunStatus]] | None = None) -> None:
+                 polled: dict[str, tuple[float, Any]] | None = None) -> None:
         self.workspace, self.project, self.hub = workspace, project, hub
         self.local = LocalLauncher(workspace, project)
         # The last remote answers: the app passes one dict that outlives the per-request Runs objects.
         self._polled = polled if polled is not None else {}
 
-    def remote(self, flavor: str = "t4-small", timeout: str = "2h") -> Any:
+    def remote(self, backend: str = "hf-jobs", flavor: str = "t4-small", timeout: str = "2h",
+               model_repo: str = "") -> Any:
+        """The launcher of a remote backend (it reads the Hub with the token `hub` gives)."""
+        from forklift_core.train.autotrain import AutoTrainLauncher
         from forklift_core.train.hf_jobs import HFJobsLauncher
+        from forklift_core.train.hf_space import SpaceLauncher
 
         if self.hub is None:
             raise RuntimeError("a remote backend needs a Hub client")
-        return HFJobsLauncher(self.workspace, self.project, self.hub(), flavor, timeout)
+        kind = {"hf-jobs": HFJobsLauncher, "space": SpaceLauncher, "autotrain": AutoTrainLauncher}[backend]
+        return kind(self.workspace, self.project, self.hub(), flavor, timeout, model_repo)
 
     def backend(self, run_id: str) -> str:
         return read_manifest(self.local.run_dir(run_id)).get("backend", "local")
 
     def launcher(self, run_id: str) -> Any:
-        return self.remote() if self.backend(run_id) == "hf-jobs" else self.local
+        backend = self.backend(run_id)
+        return self.local if backend == "local" else self.remote(backend)
 
     def poll(self, run_id: str) -> RunStatus:
-        """The run's status; a running remote job is asked at most every REMOTE_POLL_S seconds."""
-        if self.backend(run_id) != "hf-jobs":
+        """The run's status; a running remote run is asked at most every REMOTE_POLL_S seconds."""
+        backend = self.backend(run_id)
+        if backend == "local":
             return self.local.poll(run_id)
         cached = self._polled.get(run_id)
         if cached and time.monotonic() - cached[0] < REMOTE_POLL_S:
             return cached[1]
         status = self.local.poll(run_id)
         if status.status == "running":
-            status = self.remote().poll(run_id)
+            status = self.remote(backend).poll(run_id)
         self._polled[run_id] = (time.monotonic(), status)
         return status
 
@@ -56,4 +64,12 @@ class Runs:
         self.launcher(run_id).cancel(run_id)
 
     def logs(self, run_id: str, tail: int = 200) -> str:
-        return self.launcher(run_id).logs(run_id, tail)
+        """The run's latest log lines; a remote run's are fetched at most every REMOTE_POLL_S seconds."""
+        if self.backend(run_id) == "local":
+            return self.local.logs(run_id, tail)
+        cached = self._polled.get(f"logs:{run_id}")
+        if cached and time.monotonic() - cached[0] < REMOTE_POLL_S:
+            return cached[1]
+        lines = self.launcher(run_id).logs(run_id, tail)
+        self._polled[f"logs:{run_id}"] = (time.monotonic(), lines)
+        return lines

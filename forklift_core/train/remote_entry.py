@@ -7,6 +7,7 @@ token arrives as the HF_TOKEN secret and the targets as environment variables; h
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,11 @@ def main() -> int:
     run_dir = Path(os.environ.get("FORKLIFT_RUN_DIR", "forklift-run"))
     print(f"ForkLift run {os.environ.get('FORKLIFT_RUN_ID', '')}: training from {os.environ['FORKLIFT_BUNDLE']}",
           flush=True)
-    code = subprocess.call([sys.executable, str(bundle / "job.py"), "--plan", str(bundle / "plan.yaml"),
+    job = subprocess.Popen([sys.executable, str(bundle / "job.py"), "--plan", str(bundle / "plan.yaml"),
                             "--dataset", str(bundle / "data"), "--run-dir", str(run_dir)])
+    # Stopped from outside (a timeout, a cancel): job.py saves and exits on SIGTERM, and what it has still goes back.
+    signal.signal(signal.SIGTERM, lambda *_: job.send_signal(signal.SIGTERM))
+    code = job.wait()
     model_repo = os.environ["FORKLIFT_MODEL_REPO"]
     api = HfApi()
     api.create_repo(model_repo, private=True, exist_ok=True)  # private: the user publishes it when they want

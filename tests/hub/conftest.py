@@ -46,6 +46,17 @@ def hub(fake_hub: FakeHub) -> Hub:
     return Hub(HubToken(TOKEN, "HF_TOKEN"), HubConfig(endpoint=fake_hub.url))
 
 
+@pytest.fixture
+def hub_base_model(fake_hub: FakeHub, tiny_llama_dir: Path) -> str:
+    """The tiny Llama as a Hub model repo, where a remote run loads its base model from."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=fake_hub.url)
+    api.create_repo("ada/tiny-llama", token=TOKEN)
+    api.upload_folder(repo_id="ada/tiny-llama", folder_path=str(tiny_llama_dir), token=TOKEN)
+    return "ada/tiny-llama"
+
+
 @pytest.fixture(scope="session")
 def adapter_run_template(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) -> Path:
     """A completed run folder, made once and copied into each test's project."""

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 PREFIXES = {"model": "", "dataset": "datasets/", "space": "spaces/"}
-_API_REPO = re.compile(r"^/api/(models|datasets|spaces)/([^/]+/[^/]+?)(?:/(revision|tree|preupload|commit|refs|hardware|variables)"
+_API_REPO = re.compile(r"^/api/(models|datasets|spaces)/([^/]+/[^/]+?)(?:/(revision|tree|preupload|commit|refs|hardware|variables|secrets|runtime|pause|logs)"
                        r"(?:/([^/]+)(?:/(.*))?)?)?$")
 _RESOLVE = re.compile(r"^/(?:(datasets|spaces)/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+)$")
 _LFS_BATCH = re.compile(r"^/(?:(datasets|spaces)/)?([^/]+/[^/]+)\.git/info/lfs/objects/batch$")
@@ -46,6 +46,16 @@ class Repo:
     lfs_paths: set[str] = field(default_factory=set)
     hardware: str = ""
     variables: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)  # a Space's secrets (kept to run it; never returned)
+    sdk: str = ""
+    stage: str = "BUILDING"  # a Space's runtime stage
+    logs: list[str] = field(default_factory=list)
+
+    def runtime(self) -> dict[str, Any]:
+        """The Space runtime payload (GET /api/spaces/{id}/runtime)."""
+        current = None if self.stage in ("PAUSED", "STOPPED", "BUILDING") else (self.hardware or "cpu-basic")
+        return {"stage": self.stage, "hardware": {"current": current, "requested": self.hardware or "cpu-basic"},
+                "gcTimeout": None, "storage": None}
 
     def head(self) -> dict[str, Any]:
         return self.commits[-1]
@@ -66,6 +76,7 @@ class Failure:
     headers: dict[str, str] = field(default_factory=dict)
     drop: bool = False  # close the connection without answering
     times: int = 1
+    stall: float = 0.0  # hold the request this many seconds first (a slow upload the client is killed during)
 
 
 class FakeHub:
@@ -86,8 +97,8 @@ class FakeHub:
         self.tokens[token] = {"name": user, "role": role}
 
     def fail(self, method: str, path: str, status: int = 500, headers: dict[str, str] | None = None,
-             drop: bool = False, times: int = 1) -> None:
-        self.failures.append(Failure(method, re.compile(path), status, headers or {}, drop, times))
+             drop: bool = False, times: int = 1, stall: float = 0.0) -> None:
+        self.failures.append(Failure(method, re.compile(path), status, headers or {}, drop, times, stall))
 
     def start(self, port: int = 0) -> str:
         self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
@@ -124,11 +135,37 @@ class FakeHub:
                "HF_ENDPOINT": self.url, **(extra_env or {})}
         job["status"] = {"stage": "RUNNING", "message": None}
         with tempfile.TemporaryDirectory(prefix="fake-job-") as workdir:  # a job runs in a folder of its own
-            done = subprocess.run([python, *command[program + 1:]], env=env, capture_output=True, text=True,
-                                  cwd=workdir)
-        job["logs"] = (done.stdout + done.stderr).splitlines()
+            done = subprocess.run([python, *command[program + 1:]], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, cwd=workdir)  # one stream, in order
+        job["logs"] = done.stdout.splitlines()
         job["status"] = {"stage": "COMPLETED" if done.returncode == 0 else "ERROR",
                          "message": None if done.returncode == 0 else f"exit code {done.returncode}"}
+        return done.returncode
+
+    def run_space_locally(self, space_id: str, python: str, extra_env: dict[str, str] | None = None) -> int:
+        """Do what the Hub does with a Docker Space: run its Dockerfile's CMD (here with this venv's python) in a
+        folder holding the Space's files, with its variables, secrets and SPACE_ID; the output is its run log.
+        A Space whose program exits without having been paused ends in RUNTIME_ERROR, as on the Hub."""
+        import os
+        import subprocess
+        import tempfile
+        from pathlib import Path
+
+        repo = self.repos[("space", space_id)]
+        files = repo.head()["files"]
+        cmd = json.loads(re.search(rb"^CMD (\[.*\])$", files["Dockerfile"], re.M).group(1))
+        env = {**os.environ, **repo.variables, **repo.secrets, "SPACE_ID": space_id, "HF_ENDPOINT": self.url,
+               "PORT": "0", **(extra_env or {})}
+        repo.stage = "RUNNING"
+        with tempfile.TemporaryDirectory(prefix="fake-space-") as workdir:
+            for path, data in files.items():
+                (Path(workdir) / path).parent.mkdir(parents=True, exist_ok=True)
+                (Path(workdir) / path).write_bytes(data)
+            done = subprocess.run([python if part == "python" else part for part in cmd], env=env, cwd=workdir,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        repo.logs = done.stdout.splitlines()
+        if repo.stage == "RUNNING":
+            repo.stage = "RUNTIME_ERROR"
         return done.returncode
 
     def calls(self, method: str | None = None, contains: str = "") -> list[dict[str, Any]]:
@@ -155,6 +192,8 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                                 and f.times > 0), None)
                 if failure:
                     failure.times -= 1
+            if failure and failure.stall:
+                time.sleep(failure.stall)
             if failure and failure.drop:
                 self.close_connection = True
                 self.connection.shutdown(2)
@@ -250,15 +289,19 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 hub.jobs[job_id]["status"] = {"stage": "CANCELED", "message": "canceled by the user"}
                 return self._json(200, {})
             if action == "logs":
-                events = "".join("data: " + json.dumps({"timestamp": "2026-11-23T00:00:00.000Z", "data": line})
-                                 + "\n\n" for line in hub.jobs[job_id]["logs"]).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Content-Length", str(len(events)))
-                self.end_headers()
-                self.wfile.write(events)
-                return None
+                return self._sse(hub.jobs[job_id]["logs"])
             return self._json(200, self._job_info(job_id))
+
+        def _sse(self, lines: list[str], end: str = "") -> None:
+            """Log lines as the Hub streams them: server-sent events of {"timestamp", "data"} (a Space's lines end
+            with their newline, a job's do not)."""
+            events = "".join("data: " + json.dumps({"timestamp": "2026-11-23T00:00:00.000Z", "data": line + end})
+                             + "\n\n" for line in lines).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Content-Length", str(len(events)))
+            self.end_headers()
+            self.wfile.write(events)
 
         def _job_info(self, job_id: str) -> dict[str, Any]:
             job = hub.jobs[job_id]
@@ -282,7 +325,10 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             if (repo_type, repo_id) in hub.repos:
                 return self._json(409, {"error": "You already created this repo", "url": url})
             repo = Repo(repo_type, repo_id, payload.get("visibility", "public") != "public" or
-                        bool(payload.get("private")))
+                        bool(payload.get("private")), hardware=payload.get("hardware") or "",
+                        variables={v["key"]: v["value"] for v in payload.get("variables") or []},
+                        secrets={v["key"]: v["value"] for v in payload.get("secrets") or []},
+                        sdk=payload.get("sdk") or "")
             files = {".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"}
             repo.commits.append({"oid": hashlib.sha1(f"{repo_id}:init".encode()).hexdigest(),
                                  "files": files, "message": "initial commit"})
@@ -291,12 +337,24 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
         def _api_repo(self, method: str, repo_type: str, repo_id: str, action: str | None, revision: str,
                       rest: str, body: bytes) -> None:
-            repo = self._repo(repo_type, repo_id, write=action in ("preupload", "commit", "hardware", "variables"))
+            repo = self._repo(repo_type, repo_id, write=action in ("preupload", "commit", "hardware", "variables",
+                                                                   "secrets", "runtime", "pause", "logs"))
             if repo is None:
                 return
             if action == "hardware":
                 repo.hardware = json.loads(body)["flavor"]
                 return self._json(200, {"stage": "BUILDING", "hardware": {"current": None, "requested": repo.hardware}})
+            if action == "secrets":
+                payload = json.loads(body)
+                repo.secrets[payload["key"]] = payload["value"]
+                return self._json(200, {})
+            if action == "runtime":
+                return self._json(200, repo.runtime())
+            if action == "pause":
+                repo.stage = "PAUSED"
+                return self._json(200, repo.runtime())
+            if action == "logs":
+                return self._sse(repo.logs, "\n")
             if action == "variables":
                 payload = json.loads(body)
                 repo.variables[payload["key"]] = payload["value"]

@@ -16,16 +16,11 @@ from forklift_core.train.recipe import JOB_SCRIPT
 from tests.hub.conftest import TOKEN
 
 
-def test_a_run_on_hf_jobs_trains_from_its_bundle_and_its_adapter_comes_back(project, hub, fake_hub, tiny_llama_dir,
+def test_a_run_on_hf_jobs_trains_from_its_bundle_and_its_adapter_comes_back(project, hub, fake_hub, hub_base_model,
                                                                            tmp_path, monkeypatch, capsys) -> None:
-    from huggingface_hub import HfApi
-
     workspace, name = project
-    api = HfApi(endpoint=fake_hub.url)  # the base model on the (fake) Hub, where a remote job loads it from
-    api.create_repo("ada/tiny-llama", token=TOKEN)
-    api.upload_folder(repo_id="ada/tiny-llama", folder_path=str(tiny_llama_dir), token=TOKEN)
     launcher = HFJobsLauncher(workspace, name, hub, flavor="t4-small", timeout="30m")
-    plan = TrainPlan(base_model="ada/tiny-llama", method="sft", sft_max_steps=3, batch_size=4, learning_rate=0.05,
+    plan = TrainPlan(base_model=hub_base_model, method="sft", sft_max_steps=3, batch_size=4, learning_rate=0.05,
                      eval_steps=50, save_steps=50, pairs="accepted+pending", tensorboard=False, curriculum=False)
     run_id = launcher.start(plan)
 

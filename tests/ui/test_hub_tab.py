@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import re
 import sys
 from pathlib import Path
 
@@ -30,23 +31,29 @@ def hub_app(tmp_path: Path, smollm2_dir: Path):
     make_adapter_run(workspace.project("poly").runs_dir / "run-1", smollm2_dir)
     port = free_port()
     proc = start_app(workspace.root, port, {"HF_ENDPOINT": fake.url, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1"})
-    yield fake, workspace, f"http://127.0.0.1:{port}/"
+    yield fake, workspace, f"http://127.0.0.1:{port}/", proc
     proc.terminate()
     proc.wait(timeout=30)
     fake.stop()
     print(proc.stderr.read().decode(errors="replace")[-4000:])  # shown when the test failed: the app's own account
 
 
-def test_stage_preview_push_and_pull_in_the_hub_tab(hub_app, browser) -> None:
-    fake, workspace, url = hub_app
+def open_hub_tab(url: str, browser) -> Page:
+    """A new page on the Hub tab with project `poly` and its run-1 chosen."""
     page: Page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
     page.goto(url)
     page.get_by_role("tab", name="Hub").click()
     page.locator("#hub-project input").click()
     page.get_by_role("option", name="poly", exact=True).click()
-    expect(page.locator("#hub-secrets")).to_contain_text("No unreviewed secret-scan findings", timeout=30_000)
     page.locator("#hub-run input").click()
     page.get_by_role("option", name="run-1").click()
+    return page
+
+
+def test_stage_preview_push_and_pull_in_the_hub_tab(hub_app, browser) -> None:
+    fake, workspace, url, _ = hub_app
+    page = open_hub_tab(url, browser)
+    expect(page.locator("#hub-secrets")).to_contain_text("No unreviewed secret-scan findings", timeout=30_000)
     page.locator("#hub-dataset-repo textarea, #hub-dataset-repo input").first.fill("ada/poly-pairs")
     page.locator("#hub-model-repo textarea, #hub-model-repo input").first.fill("ada/poly-lora")
     page.get_by_label("Include unreviewed pairs").check()
@@ -75,6 +82,41 @@ def test_stage_preview_push_and_pull_in_the_hub_tab(hub_app, browser) -> None:
     page.screenshot(path=str(SCREENSHOTS / "hub-tab.png"), full_page=True)
 
 
+def test_an_app_killed_mid_push_finishes_the_push_after_a_restart(hub_app, browser) -> None:
+    fake, workspace, url, app = hub_app
+    page = open_hub_tab(url, browser)
+    page.locator("#hub-model-repo textarea, #hub-model-repo input").first.fill("ada/poly-lora")
+    page.locator("#hub-stage").click()
+    expect(page.locator("#hub-preview")).to_contain_text("adapter_model.safetensors", timeout=60_000)
+    fake.fail("PUT", "^/lfs-upload/", stall=600, drop=True)  # the weights upload hangs; the app dies during it
+    page.locator("#hub-push").click()
+    while not fake.calls("PUT", "/lfs-upload/"):
+        page.wait_for_timeout(200)
+    app.kill()  # SIGKILL: no handler runs, as when the machine or the Space restarts
+    app.wait()
+    assert "adapter_model.safetensors" not in fake.files("model", "ada/poly-lora")  # no half commit
+    fake.failures.clear()
+
+    port = free_port()
+    restarted = start_app(workspace.root, port, {"HF_ENDPOINT": fake.url, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1"})
+    try:
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.get_by_role("tab", name="Hub").click()
+        page.locator("#hub-project input").click()
+        page.get_by_role("option", name="poly", exact=True).click()
+        expect(page.locator("#hub-waiting")).to_contain_text("ada/poly-lora", timeout=30_000)
+        expect(page.locator("#hub-waiting")).to_contain_text("last try: started")  # the killed attempt
+        page.locator("#hub-resume").click()
+        expect(page.locator("#hub-preview")).to_contain_text("pushed adapter to ada/poly-lora", timeout=60_000)
+        expect(page.locator("#hub-waiting")).to_contain_text("No staged pushes waiting")
+        pushed = fake.files("model", "ada/poly-lora")
+        local = workspace.project("poly").runs_dir / "run-1" / "adapter" / "adapter_model.safetensors"
+        assert pushed["adapter_model.safetensors"] == local.read_bytes()
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=30)
+
+
 def test_a_run_on_hf_jobs_from_the_train_tab_reaches_completed_and_one_is_cancelled(hub_app, browser,
                                                                                      tiny_llama_dir, tmp_path,
                                                                                      monkeypatch) -> None:
@@ -82,7 +124,7 @@ def test_a_run_on_hf_jobs_from_the_train_tab_reaches_completed_and_one_is_cancel
 
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # the fake Hub speaks LFS, not xet
 
-    fake, workspace, url = hub_app
+    fake, workspace, url, _ = hub_app
     api = HfApi(endpoint=fake.url)  # the base model on the (fake) Hub, where the remote job loads it from
     api.create_repo("ada/tiny-llama", token=TOKEN)
     api.upload_folder(repo_id="ada/tiny-llama", folder_path=str(tiny_llama_dir), token=TOKEN)
@@ -111,10 +153,17 @@ def test_a_run_on_hf_jobs_from_the_train_tab_reaches_completed_and_one_is_cancel
                                                          "HF_HUB_DISABLE_XET": "1"}) == 0
     expect(status).to_contain_text("completed", timeout=90_000)  # the tab asks HF Jobs every 15 s
     expect(page.locator("#train-plot")).to_contain_text("step", timeout=30_000)  # the job's curves came back
+    page.get_by_text("Logs", exact=True).click()
+    expect(page.locator("#train-logs textarea")).to_have_value(re.compile("results pushed to"), timeout=60_000)
     page.screenshot(path=str(SCREENSHOTS / "train-tab-hf-jobs.png"), full_page=True)
 
+    # The second run goes to a private GPU Space; cancelling it pauses the Space (its GPU stops billing).
+    page.get_by_label("a GPU Space").check()
+    expect(page.locator("#train-remote-cost")).to_contain_text("--backend space --hardware t4-small")
     page.locator("#train-start").click()
     expect(status).to_contain_text("running", timeout=120_000)
+    spaces = [repo for (kind, _), repo in fake.repos.items() if kind == "space"]
+    assert len(spaces) == 1 and spaces[0].hardware == "t4-small" and spaces[0].private
     page.locator("#train-cancel").click()
     expect(status).to_contain_text("cancelled", timeout=60_000)
-    assert [j["status"]["stage"] for j in fake.jobs.values()] == ["COMPLETED", "CANCELED"]
+    assert [j["status"]["stage"] for j in fake.jobs.values()] == ["COMPLETED"] and spaces[0].stage == "PAUSED"

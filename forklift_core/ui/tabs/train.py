@@ -14,8 +14,8 @@ from forklift_core.hub.auth import resolve_token
 from forklift_core.hub.client import Hub
 from forklift_core.models import resolve_lm
 from forklift_core.train.estimate import TYPICAL_ROW_TOKENS, estimate, parameter_count
-from forklift_core.train.backends import Runs
-from forklift_core.train.hf_jobs import FLAVORS, estimate_cost
+from forklift_core.train.backends import REMOTE_LABELS, Runs
+from forklift_core.train.remote import FLAVORS, estimate_cost
 from forklift_core.train.launch import RunStatus
 from forklift_core.train.recipe import cli_command
 from forklift_core.ui.common import AppSettings, user_errors, writer
@@ -85,11 +85,12 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         lora_r = gr.Number(label="LoRA r", value=defaults.lora_r, precision=0)
         unreviewed = gr.Checkbox(label="Train on unreviewed (pending) pairs too", value=True)
     with gr.Row():
-        backend = gr.Radio(label="Where", choices=[("this machine", "local"), ("Hugging Face Jobs", "hf-jobs")],
+        backend = gr.Radio(label="Where", choices=[("this machine", "local"), *[(label, key) for key, label in
+                                                                                REMOTE_LABELS.items()]],
                            value="local", elem_id="train-backend")
-        hardware = gr.Dropdown(label="HF Jobs hardware", choices=list(FLAVORS), value="t4-small",
+        hardware = gr.Dropdown(label="Remote hardware", choices=list(FLAVORS), value="t4-small",
                                elem_id="train-hardware")
-        job_timeout = gr.Textbox(label="HF Jobs timeout", value="2h", elem_id="train-timeout")
+        job_timeout = gr.Textbox(label="Remote timeout", value="2h", elem_id="train-timeout")
     command = gr.Markdown(elem_id="train-command")
     remote_cost = gr.Markdown(elem_id="train-remote-cost")
     with gr.Row():
@@ -101,6 +102,9 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         status = gr.Markdown(elem_id="train-status")
     plot = gr.LinePlot(x="step", y="value", color="series", title="Loss (training and validation)",
                        elem_id="train-plot")
+    with gr.Accordion("Logs", open=False):
+        logs = gr.Textbox(label="Latest log lines (a remote run's are fetched every 15 s)", lines=12, max_lines=12,
+                          autoscroll=True, elem_id="train-logs")
     manifest = gr.JSON(label="Run manifest")
     timer = gr.Timer(2.0)
 
@@ -156,22 +160,29 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
             resolve_token(oauth_token.token if oauth_token else None, settings.on_space), HubConfig()), polled)
 
     def view(project_name: str | None, run_id: str | None,
-             oauth_token: gr.OAuthToken | None) -> tuple[str, pd.DataFrame, Any]:
+             oauth_token: gr.OAuthToken | None) -> tuple[str, pd.DataFrame, Any, str]:
         if not project_name or not run_id:
-            return status_markdown(None), curves_frame(None), {}
+            return status_markdown(None), curves_frame(None), {}, ""
+        runs = launcher(project_name, oauth_token)
         try:
-            current = launcher(project_name, oauth_token).poll(run_id)
-        except ForkliftError as exc:  # a remote run whose job cannot be asked right now: say so, keep polling
-            return f"⚠️ {exc}", curves_frame(None), {}
-        return status_markdown(current), curves_frame(current), current.manifest
+            current = runs.poll(run_id)
+            lines = runs.logs(run_id, 40)
+        except ForkliftError as exc:  # a remote run that cannot be asked right now: say so, keep polling
+            return f"⚠️ {exc}", curves_frame(None), {}, ""
+        return status_markdown(current), curves_frame(current), current.manifest, lines
 
     def cost(where: str, flavor: str, minutes_text: str) -> str:
-        if where != "hf-jobs":
+        if where == "local":
             return ""
-        return (f"**HF Jobs** (add `--backend hf-jobs --hardware {flavor} --timeout {minutes_text}` to the command): "
-                f"{estimate_cost(flavor, TrainPlan().time_budget_minutes + 5)} (setup included; the "
-                f"timeout {minutes_text} caps it). The training data goes to a private bundle repo; the adapter comes "
-                "back to a private model repo and into this run.")
+        notes = {"hf-jobs": "a job runs job.py from a private bundle repo",
+                 "space": "a private Docker Space runs job.py and pauses itself at the end (ForkLift pauses it too "
+                          "if it cannot)",
+                 "autotrain": "AutoTrain Advanced (in its own environment: `make autotrain-env`) trains the SFT stage "
+                              "on a Space it creates"}
+        return (f"**{REMOTE_LABELS[where]}** (add `--backend {where} --hardware {flavor} --timeout {minutes_text}` to "
+                f"the command): {estimate_cost(flavor, TrainPlan().time_budget_minutes + 5)} (setup included; the "
+                f"timeout {minutes_text} caps it). {notes[where]}; the training data goes to a private repo and the "
+                "adapter comes back from a private model repo into this run.")
 
     def run_choices(project_name: str | None, select: str | None = None) -> Any:
         runs = [r.run_id for r in launcher(project_name).local.runs()] if project_name else []
@@ -184,7 +195,7 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         writer(settings, profile, project_name, "train")
         runs = launcher(project_name, oauth_token)
         plan = plan_from(base, method_v, steps, lr, batch, r, pending)
-        run_id = runs.remote(flavor, limit).start(plan) if where == "hf-jobs" else runs.local.start(plan)
+        run_id = runs.local.start(plan) if where == "local" else runs.remote(where, flavor, limit).start(plan)
         return run_choices(project_name, run_id)
 
     @user_errors
@@ -213,8 +224,8 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
         control.change(cost, [backend, hardware, job_timeout], remote_cost)
     cancel.click(do_cancel, [project, run], status)
     resume.click(do_resume, [project, run], status)
-    run.change(view, [project, run], [status, plot, manifest])
-    timer.tick(view, [project, run], [status, plot, manifest])
+    run.change(view, [project, run], [status, plot, manifest, logs])
+    timer.tick(view, [project, run], [status, plot, manifest, logs])
 
     def on_load() -> tuple[Any, Any, str]:
         projects = settings.workspace.projects()
