@@ -45,7 +45,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from forklift_core.config import IngestConfig
     from forklift_core.ingest.index import ingest
 
-    config = IngestConfig(extractor=args.extractor, shards=args.shards, references=not args.no_references)
+    from forklift_core.ingest.incremental import change_line
+
+    config = IngestConfig(extractor=args.extractor, shards=args.shards, references=not args.no_references,
+                          incremental=not args.full)
     progress, close = _progress_bar(args)
     try:
         summary = ingest(args.source, args.project, Workspace.default(args.workspace), config, progress)
@@ -57,7 +60,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         kinds = ", ".join(f"{k}={v}" for k, v in list(s["by_kind"].items())[:8])
         return (f"{s['project']}: {s['files']} files, {s['symbols']} symbols ({kinds}), "
                 f"{s['references']} references, {s['build_facts']} build facts in {s['seconds']}s\n"
-                f"skipped: {skipped}\nindex: {s['index']}")
+                f"skipped: {skipped}\nindex: {s['index']}" + (f"\n{change_line(s)}" if change_line(s) else ""))
 
     _emit(summary, args.json, render)
     return 0
@@ -365,6 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--extractor", default="auto", choices=["auto", "ctags", "tree-sitter"])
     ingest.add_argument("--shards", type=int, default=0, help="parallel shards (0: one per core)")
     ingest.add_argument("--no-references", action="store_true", help="skip who-calls-what edges")
+    ingest.add_argument("--full", action="store_true", help="read every file again, even those whose content is "
+                                                         "unchanged since the last ingest")
     _add_progress_flags(ingest)
 
     symbols = add("symbols", _cmd_symbols, "List symbols of an ingested project.")

@@ -89,6 +89,10 @@ def pair_row(pair: QAPair | PreferencePair) -> dict[str, Any]:
             "negative_kind": pair.negative_kind, "status": status, "flags": pair.flags}
 
 
+FACT_CHANGED = "its fact changed when the code was ingested again: check this edited answer"
+FACT_GONE = "its fact is no longer in the index (the code it was about changed or went): check this edited answer"
+
+
 class CurationStore:
     """One project's curation database; every write is a short transaction."""
 
@@ -132,11 +136,21 @@ class CurationStore:
 
     def replace_generated(self, facts: Sequence[Fact], pairs: Sequence[QAPair | PreferencePair],
                           hits: Sequence[SecretHit], meta: dict[str, Any]) -> dict[str, int]:
-        """Store a generation: new pairs are added, untouched ones refreshed or dropped; edited pairs never change."""
+        """Store a generation: new pairs are added, untouched ones refreshed or dropped; edited pairs never change.
+
+        An edited pair whose fact changed (the code moved on since the edit) or left the index keeps its text and is
+        flagged for review, so it is not trained on until a person looked at it again.
+        """
         now = now_utc()
         rows = [pair_row(p) for p in pairs]
         incoming = {r["id"] for r in rows}
+        new_facts = {f.id: (f.evidence, json.dumps(f.data, sort_keys=True)) for f in facts}
         with self.connect() as db:
+            outdated = [(FACT_CHANGED if fact_id in new_facts else FACT_GONE, pair_id) for pair_id, fact_id, evidence, data
+                        in db.execute("SELECT p.id, p.fact_id, f.evidence, f.data FROM pairs p JOIN facts f "
+                                      "ON f.id = p.fact_id WHERE p.version > 1")
+                        if new_facts.get(fact_id) != (evidence, data)]
+            db.executemany("UPDATE pairs SET status = 'flagged', flags = ? WHERE id = ?", outdated)
             db.executemany(
                 "INSERT INTO facts (id, family, subject, symbol_id, path, line, end_line, evidence, data, needs_review) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET family=excluded.family, "
@@ -162,7 +176,8 @@ class CurationStore:
                            [(h.kind, h.path, h.line, h.fingerprint) for h in hits])
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                            [(k, json.dumps(v, sort_keys=True, default=str)) for k, v in meta.items()])
-        return {"stored": len(rows), "kept_edited": len(touched), "dropped_stale": len(stale)}
+        return {"stored": len(rows), "kept_edited": len(touched), "dropped_stale": len(stale),
+                "flagged_edited": len(outdated)}
 
     def pairs(self, kind: str | None = None, statuses: Sequence[str] | None = None,
               split: str | None = None) -> list[dict[str, Any]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import resource
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
-from typing import Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from forklift_core.errors import ToolError
 from forklift_core.ingest.definitions import Definition
@@ -16,6 +17,7 @@ from forklift_core.ingest.languages import language_for
 from forklift_core.records import FileRecord
 
 CTAGS_FIELDS = "+nKzSealZp"  # line, long kind, signature, end, access, language, scope, scope kind
+_TAG_TEXT = ("_type", "name", "path", "kind", "scope", "scopeKind", "signature", "access")  # what the index keeps
 
 
 @lru_cache(maxsize=1)
@@ -67,6 +69,35 @@ def file_list(paths: Sequence[str]) -> bytes:
     return "".join(f"./{path}\n" for path in paths).encode()
 
 
+_TAG_FIELDS = _TAG_TEXT + ("line", "end")
+
+
+def _tags_by_arrow(output: bytes) -> Iterator[tuple[Any, ...]] | None:
+    """Every line parsed at once by Arrow's JSON reader (far faster than json.loads a line), as tuples in
+    _TAG_FIELDS order; None when any line is not clean JSON, so the careful line-by-line parse handles it."""
+    import pyarrow as pa
+    import pyarrow.json as pajson
+
+    schema = pa.schema([(name, pa.string()) for name in _TAG_TEXT] + [("line", pa.int64()), ("end", pa.int64())])
+    try:
+        table = pajson.read_json(io.BytesIO(output), read_options=pajson.ReadOptions(block_size=1 << 24),
+                                 parse_options=pajson.ParseOptions(explicit_schema=schema,
+                                                                   unexpected_field_behavior="ignore"))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    return zip(*(table.column(name).to_pylist() for name in _TAG_FIELDS))
+
+
+def _tags_by_line(output: bytes) -> Iterator[tuple[Any, ...]]:
+    for raw in output.splitlines():
+        try:
+            tag = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(tag, dict):
+            yield tuple(tag.get(name) for name in _TAG_FIELDS)
+
+
 def parse_ctags_json(output: bytes, listed: set[str] | None = None) -> list[Definition]:
     """Definitions from ctags JSON lines, kinds mapped onto ForkLift's canonical kinds.
 
@@ -74,28 +105,24 @@ def parse_ctags_json(output: bytes, listed: set[str] | None = None) -> list[Defi
     files the walk vetted reach the index.
     """
     defs = []
-    for raw in output.splitlines():
-        try:
-            tag = json.loads(raw)
-        except ValueError:
+    tags = (_tags_by_arrow(output) if output.strip() else None) or _tags_by_line(output)
+    for kind_of_line, name, path, ctags_kind, scope, scope_kind, signature, access, line, end in tags:
+        if kind_of_line != "tag" or not name:
             continue
-        if tag.get("_type") != "tag":
-            continue
-        path = tag.get("path", "")
+        path = path or ""
         path = path[2:] if path.startswith("./") else path
         if listed is not None and path not in listed:
             continue
         spec = language_for(path)
         if spec is None:
             continue
-        kind = spec.ctags_kinds.get(tag.get("kind", ""), tag.get("kind", ""))
+        kind = spec.ctags_kinds.get(ctags_kind or "", ctags_kind or "")
         if not kind:
             continue
         defs.append(Definition(
-            name=tag["name"], kind=kind, language=spec.name, path=path, line=int(tag.get("line", 0)),
-            end_line=int(tag.get("end", 0)), scope=tag.get("scope", ""),
-            scope_kind=spec.ctags_kinds.get(tag.get("scopeKind", ""), tag.get("scopeKind", "")) or "",
-            signature=tag.get("signature", ""), access=tag.get("access", ""), extractor="ctags",
+            name=str(name), kind=kind, language=spec.name, path=path, line=int(line or 0), end_line=int(end or 0),
+            scope=scope or "", scope_kind=spec.ctags_kinds.get(scope_kind or "", scope_kind or "") or "",
+            signature=signature or "", access=access or "", extractor="ctags",
         ))
     return defs
 

@@ -16,19 +16,21 @@ from forklift_core.errors import ToolError
 from forklift_core.ingest.build import extract_build_facts
 from forklift_core.ingest.docs import extract_docs
 from forklift_core.ingest.history import file_history
+from forklift_core.ingest.incremental import (RAW_USES, carried_symbols, carried_uses, file_delta, load_previous,
+                                              symbol_changes, uses_table)
 from forklift_core.ingest.cscope import cscope_available, cscope_callers
 from forklift_core.ingest.ctags import ctags_version, run_ctags
 from forklift_core.ingest.definitions import Definition, enrich_file, group_by_path
 from forklift_core.ingest.refs import resolve_references
-from forklift_core.ingest.sources import open_source
+from forklift_core.ingest.sources import SourceTree, open_source
 from forklift_core.ingest.tables import value_counts, write_index
 from forklift_core.ingest.treesitter import (RawReference, extract_batch, make_pool, treesitter_available,
                                              treesitter_tasks)
-from forklift_core.ingest.walk import walk_tree
+from forklift_core.ingest.walk import WalkResult, walk_tree
 from forklift_core.progress import Progress
 from forklift_core.versions import package_version
 from forklift_core.records import FileRecord, Symbol
-from forklift_core.workspace import Workspace, write_json_atomic
+from forklift_core.workspace import ProjectPaths, Workspace, write_json_atomic
 
 _BATCH_FILES = 64  # tree-sitter files per task: small enough for even load and live progress
 
@@ -74,9 +76,13 @@ class _TreeSitterJobs:
 
 def _with_cscope_calls(root: Path, files: list[FileRecord], symbols: list[Symbol], raw_refs: list[RawReference],
                        config: IngestConfig) -> tuple[list[RawReference], bool]:
-    """For C, replace tree-sitter's call captures with cscope's (type uses stay from tree-sitter)."""
+    """For C, replace tree-sitter's call captures with cscope's (type uses stay from tree-sitter).
+
+    Only when asked, or when tree-sitter found no calls: its single pass is already paid for, and cscope's
+    database and one query per function cost more than the whole rest of the ingest on a kernel tree.
+    """
     c_files = [f.path for f in files if f.language == "C"]
-    if not (config.use_cscope and c_files and cscope_available()):
+    if not ((config.use_cscope or not treesitter_available()) and c_files and cscope_available()):
         return raw_refs, False
     functions = [s.name for s in symbols if s.language == "C" and s.kind in ("function", "macro")]
     calls = cscope_callers(str(root), c_files, functions, config.ctags_timeout_s, config.ctags_memory_mb)
@@ -115,14 +121,22 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         mark = time.perf_counter()
         walked = walk_tree(tree.root, config, progress)
         timings["walk"] = time.perf_counter() - mark
+        previous = load_previous(paths, config, extractor) if config.incremental else None
+        delta = file_delta(previous.hashes if previous else {}, walked.files)
+        if previous is not None and not delta.touched:
+            # Every file hashes as before: the index on disk is this tree's index.
+            progress.report(1.0, f"no file changed since the last ingest ({len(walked.files)} files)")
+            return _unchanged(paths, previous.manifest, tree, walked, started, timings)
+        touched = delta.touched if previous is not None else None
+        reread = walked.files if touched is None else [f for f in walked.files if f.path in touched]
         mark = time.perf_counter()
-        jobs = _TreeSitterJobs(str(tree.root), walked.files, extractor == "tree-sitter", config.references,
+        jobs = _TreeSitterJobs(str(tree.root), reread, extractor == "tree-sitter", config.references,
                                config.shard_count)
         try:
             symbols: list[Symbol] = []
             if extractor == "ctags":
-                progress.report(0.3, f"ctags: {len(walked.files)} files in {config.shard_count} shards")
-                defs = run_ctags(str(tree.root), walked.files, config.shard_count, config.ctags_timeout_s,
+                progress.report(0.3, f"ctags: {len(reread)} files in {config.shard_count} shards")
+                defs = run_ctags(str(tree.root), reread, config.shard_count, config.ctags_timeout_s,
                                  config.ctags_memory_mb)
                 symbols = _enrich(tree.root, defs, config, progress, 0.35)  # overlaps with the tree-sitter workers
             ts_defs, raw_refs = jobs.collect(progress)
@@ -134,6 +148,12 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         used_cscope = False
         if config.references:
             raw_refs, used_cscope = _with_cscope_calls(tree.root, walked.files, symbols, raw_refs, config)
+        changes = None
+        if previous is not None and touched is not None:
+            changes = {"files_added": len(delta.added), "files_changed": len(delta.changed),
+                       "files_removed": len(delta.removed), **symbol_changes(previous, touched, symbols)}
+            symbols = carried_symbols(previous, touched) + symbols
+            raw_refs = carried_uses(previous, touched) + raw_refs
         progress.report(0.9, f"resolving {len(raw_refs)} name uses")
         mark = time.perf_counter()
         references, external = resolve_references(raw_refs, symbols) if config.references else ([], 0)
@@ -145,7 +165,8 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         progress.report(0.95, "writing the index")
         mark = time.perf_counter()
         write_index(paths, {"files": walked.files, "symbols": symbols, "references": references,
-                            "build_facts": build_facts, "docs": docs, "history": history})
+                            "build_facts": build_facts, "docs": docs, "history": history,
+                            RAW_USES: uses_table(raw_refs)})
         timings["store"] = time.perf_counter() - mark
     finally:
         tree.close()
@@ -170,7 +191,15 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "seconds": round(time.perf_counter() - started, 3),
         "stage_seconds": {k: round(v, 3) for k, v in timings.items()},
         "index": str(paths.index_dir),
+        "reingest": changes is not None,
+        "changes": changes,
     }
+    return _finish(paths, summary, config, used_cscope, owner, progress)
+
+
+def _finish(paths: ProjectPaths, summary: dict[str, Any], config: IngestConfig, used_cscope: bool, owner: str | None,
+            progress: Progress) -> dict[str, Any]:
+    """Keep the summary in manifest.json with the tools and settings that made the index."""
     manifest = {
         **summary,
         "owner": owner,
@@ -181,6 +210,21 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "config": config.to_dict(),
     }
     write_json_atomic(paths.manifest, manifest)
-    progress.report(1.0, f"indexed {len(symbols)} symbols in {summary['files']} files")
+    progress.report(1.0, f"indexed {summary['symbols']} symbols in {summary['files']} files")
+    return summary
+
+
+def _unchanged(paths: ProjectPaths, before: dict[str, Any], tree: SourceTree, walked: WalkResult, started: float,
+               timings: dict[str, float]) -> dict[str, Any]:
+    """The summary of a re-ingest that found every file as it was: the previous figures, a new commit and time."""
+    kept = {k: v for k, v in before.items() if k not in ("owner", "created_at", "tools", "config")}
+    summary = {**kept, "source": {"kind": tree.kind, "origin": tree.origin}, "commit": tree.commit,
+               "skipped": dict(sorted((Counter(walked.skipped) + Counter(tree.skipped)).items())),
+               "seconds": round(time.perf_counter() - started, 3),
+               "stage_seconds": {k: round(v, 3) for k, v in timings.items()}, "reingest": True,
+               "changes": {"files_added": 0, "files_changed": 0, "files_removed": 0, "symbols_added": 0,
+                           "symbols_removed": 0, "symbols_moved": 0, "examples": {}}}
+    write_json_atomic(paths.manifest, {**before, **summary,
+                                       "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     return summary
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -200,6 +202,7 @@ _BY_EXTENSION = {ext: spec for spec in LANGUAGES for ext in spec.extensions}
 _BY_NAME = {spec.name: spec for spec in LANGUAGES}
 
 
+@lru_cache(maxsize=1 << 16)  # asked once per tag and per name use: a kernel tree asks millions of times
 def language_for(path: str) -> LanguageSpec | None:
     """The language of a repo-relative path, by its extension; None when it is not code."""
     return _BY_EXTENSION.get(PurePosixPath(path).suffix.lower())

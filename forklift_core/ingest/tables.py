@@ -27,14 +27,20 @@ def to_table(records: Sequence[Any], record_type: type) -> pa.Table:
     return pa.Table.from_pydict({name: [getattr(r, name) for r in records] for name in schema.names}, schema=schema)
 
 
-def write_index(paths: ProjectPaths, tables: dict[str, Sequence[Any]]) -> None:
-    """Write every table into a fresh folder, then swap it in so readers never see half an index."""
+def write_index(paths: ProjectPaths, tables: dict[str, Sequence[Any] | pa.Table]) -> None:
+    """Write every table into a fresh folder, then swap it in so readers never see half an index.
+
+    Records of the known types become their tables; a table given as Arrow (the raw name uses) is written as is.
+    """
     paths.root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=paths.root, prefix=".index-"))
     try:
         for name, record_type in TABLES.items():
             pq.write_table(to_table(tables.get(name, ()), record_type), staging / f"{name}.parquet",
                            compression="zstd")
+        for name, table in tables.items():
+            if isinstance(table, pa.Table):
+                pq.write_table(table, staging / f"{name}.parquet", compression="zstd")
         old = paths.root / ".index-old"
         shutil.rmtree(old, ignore_errors=True)
         if paths.index_dir.exists():
@@ -54,6 +60,7 @@ class IndexReader:
             raise NotFoundError(f"project {paths.name!r} has no index yet: run `forklift ingest` first")
         self.paths = paths
         self._cache: dict[str, pa.Table] = {}
+        self._lower: dict[str, pa.ChunkedArray] = {}
 
     def table(self, name: str) -> pa.Table:
         """One table, read once."""
@@ -76,8 +83,8 @@ class IndexReader:
             conditions.append(pc.equal(table["kind"], kind))
         if query:
             needle = query.lower()
-            conditions.append(pc.or_(pc.match_substring(pc.utf8_lower(table["name"]), needle),
-                                     pc.match_substring(pc.utf8_lower(table["path"]), needle)))
+            conditions.append(pc.or_(pc.match_substring(self._lowered("name"), needle),
+                                     pc.match_substring(self._lowered("path"), needle)))
         for condition in conditions:
             mask = condition if mask is None else pc.and_(mask, condition)
         selected = table.filter(mask) if mask is not None else table
@@ -85,6 +92,13 @@ class IndexReader:
         if limit is not None:
             selected = selected.slice(0, limit)
         return selected.to_pylist()
+
+    def _lowered(self, column: str) -> pa.ChunkedArray:
+        """A symbols column in lower case, computed once per reader (every search of a session reuses it)."""
+        key = f"symbols.{column}.lower"
+        if key not in self._lower:
+            self._lower[key] = pc.utf8_lower(self.table("symbols")[column])
+        return self._lower[key]
 
     def symbol(self, symbol_id: str) -> dict[str, Any] | None:
         """One symbol by id."""
@@ -115,6 +129,21 @@ class IndexReader:
     def docs(self) -> list[dict[str, Any]]:
         """READMEs and module docstrings (an index written before docs existed has none)."""
         return self.table("docs").to_pylist() if self.paths.table("docs").is_file() else []
+
+
+_OPEN: dict[str, tuple[int, IndexReader]] = {}
+
+
+def open_index(paths: ProjectPaths) -> IndexReader:
+    """A reader shared by every request while the index on disk is the same one (a kernel tree's symbols take
+    seconds to load and their lower-cased columns more; a search over them then takes milliseconds)."""
+    reader = IndexReader(paths)  # raises NotFoundError before anything is cached
+    stamp = paths.table("symbols").stat().st_mtime_ns
+    cached = _OPEN.get(str(paths.index_dir))
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    _OPEN[str(paths.index_dir)] = (stamp, reader)
+    return reader
 
 
 def value_counts(records: Iterable[Any], attribute: str) -> dict[str, int]:

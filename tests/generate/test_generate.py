@@ -151,6 +151,31 @@ def test_regeneration_never_overwrites_an_edited_pair(generated, workspace) -> N
     assert result["store"]["kept_edited"] == 1
 
 
+def test_an_edited_pair_whose_fact_changed_on_reingest_is_kept_and_flagged(tmp_path, workspace) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(POLYGLOT, tree)
+    ingest(str(tree), "poly", workspace)
+    generate("poly", workspace)
+    store = CurationStore(workspace.project("poly").curation_db)
+    edited = {q: _by_question(store)[q] for q in ("Where is `Circle.area` defined?", "Where is `stack_pop` defined?")}
+    with store.connect() as db:
+        for pair in edited.values():
+            db.execute("UPDATE pairs SET answer = ?, version = 2, status = 'accepted' WHERE id = ?",
+                       ("Edited by a reviewer.", pair["id"]))
+    assert generate("poly", workspace)["store"]["flagged_edited"] == 0  # nothing changed: nothing flagged
+
+    geometry = tree / "py" / "shapes" / "geometry.py"  # Circle.area moves down two lines; stack_pop stays
+    geometry.write_text(geometry.read_text().replace("class Circle:", "# Shapes with a radius.\n\nclass Circle:"))
+    assert ingest(str(tree), "poly", workspace)["changes"]["files_changed"] == 1
+    assert generate("poly", workspace)["store"]["flagged_edited"] == 1
+    moved = store.pairs()
+    area = next(p for p in moved if p["id"] == edited["Where is `Circle.area` defined?"]["id"])
+    pop = next(p for p in moved if p["id"] == edited["Where is `stack_pop` defined?"]["id"])
+    assert (area["answer"], area["status"], area["version"]) == ("Edited by a reviewer.", "flagged", 2)
+    assert "check this edited answer" in area["flags"]
+    assert (pop["answer"], pop["status"]) == ("Edited by a reviewer.", "accepted")
+
+
 def test_secrets_are_redacted_counted_and_listed(tmp_path, workspace) -> None:
     repo = tmp_path / "repo"
     shutil.copytree(POLYGLOT / "py", repo)

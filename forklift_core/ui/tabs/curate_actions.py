@@ -12,7 +12,7 @@ from forklift_core.curate import review
 from forklift_core.curate.review import ConflictError, PairFilter
 from forklift_core.curate.store import CurationStore
 from forklift_core.errors import BadInputError, NotFoundError
-from forklift_core.ingest.tables import IndexReader
+from forklift_core.ingest.tables import open_index
 from forklift_core.ui.common import AppSettings, code_language, user_errors, writer
 
 PAGE_SIZE = 25
@@ -64,7 +64,7 @@ def evidence_markdown(settings: AppSettings, project: str, fact: dict[str, Any])
     header = f"**Evidence:** `{fact['path']}`" + (f" lines {fact['line']}–{fact['end_line']}" if fact["line"] else "")
     if fact["symbol_id"]:
         try:
-            reader = IndexReader(settings.workspace.project(project))
+            reader = open_index(settings.workspace.project(project))
             symbol = reader.symbol(fact["symbol_id"])
             if symbol is not None:
                 refs = reader.references(symbol["name"])["callers"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from typing import Any
 
 import gradio as gr
@@ -10,7 +12,8 @@ import pandas as pd
 from forklift_core.config import IngestConfig
 from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.ingest.index import ingest
-from forklift_core.ingest.tables import IndexReader
+from forklift_core.ingest.incremental import change_line
+from forklift_core.ingest.tables import open_index
 from forklift_core.progress import Progress
 from forklift_core.curate.store import CurationStore
 from forklift_core.generate.secrets import redact_for_display
@@ -31,14 +34,15 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             f"{summary['references']} references, {summary.get('build_facts', 0)} build facts "
             f"in {summary['seconds']} s with {summary.get('extractor', '?')}\n\n"
             f"- source: `{summary.get('source', {}).get('origin', '')}` at {commit}\n"
-            f"- kinds: {kinds}\n- languages: {languages}\n- skipped: {skipped}")
+            f"- kinds: {kinds}\n- languages: {languages}\n- skipped: {skipped}"
+            + (f"\n- {html.escape(change_line(summary))}" if change_line(summary) else ""))
 
 
 def _symbols_frame(settings: AppSettings, project: str | None, search: str, kind: str) -> pd.DataFrame:
     if not project:
         return pd.DataFrame(columns=SYMBOL_COLUMNS)
     try:
-        rows = IndexReader(settings.workspace.project(project)).symbols(
+        rows = open_index(settings.workspace.project(project)).symbols(
             query=search or None, kind=None if kind in ("", "all") else kind, limit=_PAGE)
     except NotFoundError:
         rows = []
@@ -47,7 +51,7 @@ def _symbols_frame(settings: AppSettings, project: str | None, search: str, kind
 
 def _symbol_detail(settings: AppSettings, project: str, symbol_id: str) -> tuple[str, Any]:
     """Header with path, lines, doc and references, and the snippet itself."""
-    reader = IndexReader(settings.workspace.project(project))
+    reader = open_index(settings.workspace.project(project))
     symbol = reader.symbol(symbol_id)
     if symbol is None:
         return "Symbol not found (re-ingested since?)", ""

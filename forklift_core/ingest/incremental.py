@@ -1,0 +1,144 @@
+"""Re-ingest of a project already indexed: only the files whose content hash changed are read again.
+
+The walk hashes every file (it reads them anyway to vet them); against the previous index's `files` table that
+gives the files added, changed and removed. Symbols and name uses (the raw, unresolved references kept in
+`raw_uses.parquet`) of untouched files are carried over from the previous index; the touched files go through
+ctags and tree-sitter again; references are resolved over the whole, since a changed definition can change what
+an untouched file's call means. A tree whose files are all unchanged keeps its index tables as they are.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from forklift_core.config import IngestConfig
+from forklift_core.ingest.treesitter import RawReference
+from forklift_core.records import FileRecord, Symbol
+from forklift_core.workspace import ProjectPaths
+
+RAW_USES = "raw_uses"  # the index table of name uses before resolution
+_SAME_RUN = ("extractor", "references", "use_cscope", "snippet_max_lines", "snippet_max_chars", "doc_max_chars")
+
+
+@dataclass
+class PreviousIndex:
+    """What the last ingest left: file hashes, and its symbols and name uses as Arrow tables."""
+
+    manifest: dict[str, Any]
+    hashes: dict[str, str]
+    symbols: pa.Table
+    raw_uses: pa.Table
+
+
+@dataclass
+class FileDelta:
+    """Which files differ from the previous index."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def touched(self) -> set[str]:
+        """Every path whose symbols and uses must be read again or dropped."""
+        return set(self.added) | set(self.changed) | set(self.removed)
+
+
+def load_previous(paths: ProjectPaths, config: IngestConfig, extractor: str) -> PreviousIndex | None:
+    """The previous index when it can be built on: same extractor and extraction settings, uses kept."""
+    if not (paths.manifest.is_file() and paths.table(RAW_USES).is_file() and paths.table("files").is_file()):
+        return None
+    from forklift_core import __version__
+
+    manifest = paths.read_manifest()
+    before = manifest.get("config", {})
+    if manifest.get("tools", {}).get("forklift") != __version__:
+        return None  # another ForkLift may extract differently
+    now = config.to_dict()
+    if manifest.get("extractor") != extractor or any(before.get(k) != now.get(k) for k in _SAME_RUN if k != "extractor"):
+        return None
+    files = pq.read_table(paths.table("files"), columns=["path", "sha1"])
+    return PreviousIndex(manifest, dict(zip(files.column("path").to_pylist(), files.column("sha1").to_pylist())),
+                         pq.read_table(paths.table("symbols")), pq.read_table(paths.table(RAW_USES)))
+
+
+def file_delta(previous: dict[str, str], files: Sequence[FileRecord]) -> FileDelta:
+    """Files added, changed (other content hash) and removed since the previous index."""
+    delta = FileDelta()
+    for record in files:
+        before = previous.get(record.path)
+        if before is None:
+            delta.added.append(record.path)
+        elif before != record.sha1:
+            delta.changed.append(record.path)
+    current = {f.path for f in files}
+    delta.removed = sorted(p for p in previous if p not in current)
+    return delta
+
+
+def _untouched(table: pa.Table, touched: set[str]) -> pa.Table:
+    return table.filter(pc.invert(pc.is_in(table.column("path"), value_set=pa.array(sorted(touched), pa.string()))))
+
+
+def carried_symbols(previous: PreviousIndex, touched: set[str]) -> list[Symbol]:
+    """The previous symbols of every file that did not change."""
+    return [Symbol(**row) for row in _untouched(previous.symbols, touched).to_pylist()]
+
+
+def carried_uses(previous: PreviousIndex, touched: set[str]) -> list[RawReference]:
+    """The previous name uses of every file that did not change."""
+    table = _untouched(previous.raw_uses, touched)
+    return [RawReference(*row) for row in zip(*(table.column(c).to_pylist() for c in RawReference._fields))]
+
+
+def uses_table(uses: Sequence[RawReference]) -> pa.Table:
+    """Name uses as the `raw_uses` table."""
+    columns = list(zip(*uses)) if uses else [[] for _ in RawReference._fields]
+    return pa.table({"path": pa.array(columns[0], pa.string()), "line": pa.array(columns[1], pa.int64()),
+                     "name": pa.array(columns[2], pa.string()), "kind": pa.array(columns[3], pa.string())})
+
+
+def symbol_changes(previous: PreviousIndex, touched: set[str], new_symbols: Sequence[Symbol],
+                   sample: int = 20) -> dict[str, Any]:
+    """Symbols added, removed and moved (same name, kind and scope at another line or file) in the touched files."""
+    def located(rows: Any) -> dict[tuple[str, str, str], list[tuple[str, int]]]:
+        found: dict[tuple[str, str, str], list[tuple[str, int]]] = defaultdict(list)
+        for name, kind, scope, path, line in rows:
+            found[(name, kind, scope)].append((path, line))
+        return found
+
+    old_table = previous.symbols.filter(pc.is_in(previous.symbols.column("path"),
+                                                 value_set=pa.array(sorted(touched), pa.string())))
+    old = located(zip(*(old_table.column(c).to_pylist() for c in ("name", "kind", "scope", "path", "line"))))
+    new = located((s.name, s.kind, s.scope, s.path, s.line) for s in new_symbols if s.path in touched)
+    added, removed, moved = [], [], []
+    for key in new.keys() | old.keys():
+        before, after = sorted(old.get(key, [])), sorted(new.get(key, []))
+        paired = min(len(before), len(after))
+        label = ".".join(p for p in (key[2], key[0]) if p)
+        moved += [f"{label} ({b[0]}:{b[1]} → {a[0]}:{a[1]})" for b, a in zip(before[:paired], after[:paired]) if b != a]
+        added += [f"{label} ({a[0]}:{a[1]})" for a in after[paired:]]
+        removed += [f"{label} ({b[0]}:{b[1]})" for b in before[paired:]]
+    return {"symbols_added": len(added), "symbols_removed": len(removed), "symbols_moved": len(moved),
+            "examples": {"added": sorted(added)[:sample], "removed": sorted(removed)[:sample],
+                         "moved": sorted(moved)[:sample]}}
+
+
+def change_line(summary: dict[str, Any]) -> str:
+    """One line saying what a re-ingest found ('' for a first ingest)."""
+    changes = summary.get("changes")
+    if not summary.get("reingest") or not changes:
+        return ""
+    if not (changes["files_added"] or changes["files_changed"] or changes["files_removed"]):
+        return "re-ingest: no file changed since the last ingest; the index is as it was"
+    examples = changes.get("examples", {})
+    sample = "; ".join(f"{what} {items[0]}" for what, items in examples.items() if items)
+    return (f"re-ingest: {changes['files_changed']} files changed, {changes['files_added']} added, "
+            f"{changes['files_removed']} removed (only those read again); symbols {changes['symbols_added']} added, "
+            f"{changes['symbols_removed']} removed, {changes['symbols_moved']} moved" + (f" — e.g. {sample}" if sample else ""))

@@ -1,0 +1,62 @@
+"""Re-ingest: only changed files are read again, the change is reported, and the index equals a fresh ingest."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from forklift_core.config import IngestConfig
+from forklift_core.ingest.index import ingest
+from forklift_core.workspace import Workspace
+from tests.conftest import POLYGLOT
+
+
+def _table(workspace: Workspace, project: str, name: str) -> list[dict]:
+    rows = pq.read_table(workspace.project(project).table(name)).to_pylist()
+    return sorted(rows, key=lambda r: sorted((k, str(v)) for k, v in r.items()))
+
+
+def test_a_reingest_reads_only_changed_files_reports_the_change_and_matches_a_fresh_ingest(workspace, tmp_path,
+                                                                                         monkeypatch) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(POLYGLOT, tree)
+    first = ingest(str(tree), "p", workspace)
+    assert first["reingest"] is False
+
+    unchanged = ingest(str(tree), "p", workspace)  # nothing changed: the index stays as it is
+    assert unchanged["reingest"] is True and unchanged["changes"]["files_changed"] == 0
+    assert unchanged["symbols"] == first["symbols"] and unchanged["references"] == first["references"]
+
+    stack = tree / "c" / "stack.c"  # one function added, one moved down by the new lines, one file removed
+    stack.write_text(stack.read_text().replace(
+        "int stack_pop(struct stack *s)",
+        "int stack_peek(struct stack *s)\n{\n    return s->items[s->top - 1];\n}\n\nint stack_pop(struct stack *s)"))
+    removed = next((tree / "go").rglob("*.go"))
+    removed.unlink()
+    read_again: list[str] = []
+    import forklift_core.ingest.index as index_module
+
+    real_run_ctags = index_module.run_ctags
+    monkeypatch.setattr(index_module, "run_ctags", lambda root, files, *a: read_again.extend(f.path for f in files)
+                        or real_run_ctags(root, files, *a))
+    changed = ingest(str(tree), "p", workspace)
+    assert read_again == ["c/stack.c"]  # ctags read the one changed file, nothing else
+    report = changed["changes"]
+    assert (report["files_changed"], report["files_removed"], report["files_added"]) == (1, 1, 0)
+    assert any(e.startswith("stack_peek (c/stack.c:") for e in report["examples"]["added"])
+    assert any(e.startswith("stack_pop (c/stack.c:") for e in report["examples"]["moved"])
+    assert report["symbols_removed"] >= 1 and all(str(removed.relative_to(tree)) in e
+                                                  for e in report["examples"]["removed"])
+
+    fresh = Workspace(tmp_path / "fresh")
+    ingest(str(tree), "p", fresh, IngestConfig(incremental=False))
+    for table in ("symbols", "references", "files"):
+        assert _table(workspace, "p", table) == _table(fresh, "p", table), table
+
+
+def test_other_extraction_settings_mean_a_full_ingest(workspace) -> None:
+    ingest(str(POLYGLOT), "p", workspace)
+    again = ingest(str(POLYGLOT), "p", workspace, IngestConfig(snippet_max_lines=5))
+    assert again["reingest"] is False
