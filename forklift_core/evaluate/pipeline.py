@@ -56,7 +56,7 @@ class Evaluation:
         self.vocab = Vocabulary.from_index(reader)
         self.models = models or load_run_models(self.run_dir)
         self.embedder = embedder or Embedder(config.embedder)
-        self.retriever = Retriever(reader.symbols(), self.embedder)
+        self.retriever = Retriever(reader.symbols(), self.embedder, self.paths)
         self.paths_index = PathIndex(reader.table("files")["path"].to_pylist())
         self._grounding: dict[str, tuple[list[Evidence], list[str]]] = {}
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
+from forklift_core.evaluate.vectors import symbol_text, symbol_vectors
 from forklift_core.evidence import Evidence, qualified_name
 from forklift_core.generate.grounding import mentions
+from forklift_core.workspace import ProjectPaths
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w{2,}")
 
@@ -14,8 +16,11 @@ _IDENTIFIER = re.compile(r"[A-Za-z_]\w{2,}")
 class Retriever:
     """Finds evidence for a question among an index's symbols."""
 
-    def __init__(self, symbols: Sequence[dict[str, Any]], embedder: Any | None = None) -> None:
+    def __init__(self, symbols: Sequence[dict[str, Any]], embedder: Any | None = None,
+                 paths: ProjectPaths | None = None) -> None:
+        """`paths`: the project whose stored vectors to use (and extend); without it they are computed here."""
         self.symbols = list(symbols)
+        self.paths = paths
         self.by_name: dict[str, list[int]] = {}
         for i, s in enumerate(self.symbols):
             self.by_name.setdefault(s["name"], []).append(i)
@@ -26,8 +31,10 @@ class Retriever:
 
     def _symbol_vectors(self) -> Any:
         if self._vectors is None:
-            texts = [f"{s['scope']}.{s['name']} {s['kind']} in {s['path']} {s['signature']}" for s in self.symbols]
-            self._vectors = self.embedder.embed(texts)
+            if self.paths is not None:
+                self._vectors = symbol_vectors(self.paths, self.symbols, self.embedder)
+            else:
+                self._vectors = self.embedder.embed([symbol_text(s) for s in self.symbols])
         return self._vectors
 
     def retrieve(self, questions: Sequence[str], k: int) -> list[list[Evidence]]:
