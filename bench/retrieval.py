@@ -24,7 +24,7 @@ from forklift_core.ingest.tables import IndexReader  # noqa: E402
 from forklift_core.models import Embedder  # noqa: E402
 from forklift_core.workspace import Workspace  # noqa: E402
 
-QUESTION = "Which function allocates the socket buffer for a TCP connection?"
+QUESTION = "Where is the flurb wrangled?"  # names nothing in the index: retrieval goes by embedding
 
 
 def main() -> None:

@@ -84,6 +84,22 @@ def _cmd_symbols(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_embed(args: argparse.Namespace) -> int:
+    from forklift_core.evaluate.vectors import symbol_vectors, vectors_file
+    from forklift_core.models import Embedder
+
+    reader = _reader(args)
+    embedder = Embedder(args.embedder)
+    progress, close = _progress_bar(args)
+    try:
+        matrix = symbol_vectors(reader.paths, reader.symbols(), embedder, progress)
+    finally:
+        close()
+    data = {"symbols": int(matrix.shape[0]), "file": str(vectors_file(reader.paths, embedder.resolved.model_id))}
+    _emit(data, args.json, lambda d: f"{d['symbols']} symbol vectors in {d['file']}")
+    return 0
+
+
 def _cmd_refs(args: argparse.Namespace) -> int:
     found = _reader(args).references(args.name)
     keep = ("src_name", "dst_name", "kind", "path", "line")
@@ -379,6 +395,12 @@ def build_parser() -> argparse.ArgumentParser:
     symbols.add_argument("--kind", help="function, method, class, struct, ...")
     symbols.add_argument("--search", help="case-insensitive substring of name or path")
     symbols.add_argument("--limit", type=int)
+
+    embed = add("embed", _cmd_embed, "Embed a project's symbols once for grounded answers (only new or changed "
+                                     "symbols after a re-ingest); ask, eval and Compare otherwise do it on first use.")
+    embed.add_argument("--project", required=True)
+    embed.add_argument("--embedder", default=None, help="embedding model (default: the embedded MiniLM)")
+    _add_progress_flags(embed)
 
     refs = add("refs", _cmd_refs, "Callers and callees of a symbol.")
     refs.add_argument("--project", required=True)

@@ -37,7 +37,7 @@ class PairFilter:
     text: str = ""  # case-insensitive substring of question, answer or rejected
 
     def where(self) -> tuple[str, list[Any]]:
-        """SQL WHERE clause over `pairs p JOIN facts f` and its parameters."""
+        """SQL WHERE clause over `source()` (pairs p, joined with facts f when the path is filtered) and its parameters."""
         clauses, params = [], []
         for column in ("kind", "family", "status", "split", "negative_kind"):
             value = getattr(self, column)
@@ -49,19 +49,27 @@ class PairFilter:
             escaped = self.path.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             params += [self.path, escaped + "/%"]
         if self.text:
+            if len(self.text) >= 3:  # the trigram index finds the candidate rows; LIKE below keeps its exact meaning
+                clauses.append("p.rowid IN (SELECT rowid FROM pairs_text WHERE pairs_text MATCH ?)")
+                params.append('"' + self.text.replace('"', '""') + '"')
             clauses.append("(p.question LIKE ? OR p.answer LIKE ? OR p.rejected LIKE ?)")
             needle = f"%{self.text}%"
             params += [needle, needle, needle]
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def source(self) -> str:
+        """The FROM clause: the facts are joined only when the filter reads a fact's path."""
+        return "pairs p JOIN facts f ON f.id = p.fact_id" if self.path else "pairs p"
 
 
 def page(store: CurationStore, where: PairFilter, offset: int = 0, limit: int = 50) -> tuple[list[dict[str, Any]], int]:
     """One page of pairs matching the filter, in a stable order, and how many match in all."""
     clause, params = where.where()
     with store.read() as db:
-        total = db.execute(f"SELECT COUNT(*) FROM pairs p JOIN facts f ON f.id = p.fact_id {clause}", params).fetchone()[0]
-        rows = db.execute(f"SELECT p.*, f.path AS fact_path FROM pairs p JOIN facts f ON f.id = p.fact_id {clause} "
-                          "ORDER BY p.family, p.fact_id, p.id LIMIT ? OFFSET ?", [*params, limit, offset])
+        total = db.execute(f"SELECT COUNT(*) FROM {where.source()} {clause}", params).fetchone()[0]
+        rows = db.execute(f"SELECT p.*, (SELECT path FROM facts WHERE id = p.fact_id) AS fact_path "
+                          f"FROM {where.source()} {clause} ORDER BY p.family, p.fact_id, p.id LIMIT ? OFFSET ?",
+                          [*params, limit, offset])
         return [dict(r) for r in rows], total
 
 
@@ -69,19 +77,27 @@ def position(store: CurationStore, where: PairFilter, pair_id: str) -> int:
     """The index of a pair within the filter's order (-1 when it no longer matches)."""
     clause, params = where.where()
     with store.read() as db:
-        ids = [r[0] for r in db.execute(f"SELECT p.id FROM pairs p JOIN facts f ON f.id = p.fact_id {clause} "
-                                        "ORDER BY p.family, p.fact_id, p.id", params)]
-    return ids.index(pair_id) if pair_id in ids else -1
+        row = db.execute(f"SELECT p.family, p.fact_id FROM {where.source()} {clause} {'AND' if clause else 'WHERE'} "
+                         "p.id = ?", [*params, pair_id]).fetchone()
+        if row is None:
+            return -1
+        before = f"{'AND' if clause else 'WHERE'} (p.family, p.fact_id, p.id) < (?, ?, ?)"
+        return db.execute(f"SELECT COUNT(*) FROM {where.source()} {clause} {before}",
+                          [*params, row[0], row[1], pair_id]).fetchone()[0]
 
 
 def summary_counts(store: CurationStore, where: PairFilter | None = None) -> dict[str, Any]:
     """Counts per family and status under a filter, and review progress."""
-    clause, params = (where or PairFilter()).where()
-    with store.read() as db:
-        by_family = dict(db.execute(f"SELECT p.family, COUNT(*) FROM pairs p JOIN facts f ON f.id = p.fact_id "
-                                    f"{clause} GROUP BY p.family ORDER BY p.family", params).fetchall())
-        by_status = dict(db.execute(f"SELECT p.status, COUNT(*) FROM pairs p JOIN facts f ON f.id = p.fact_id "
-                                    f"{clause} GROUP BY p.status ORDER BY p.status", params).fetchall())
+    where = where or PairFilter()
+    clause, params = where.where()
+    by_family: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    with store.read() as db:  # one pass for both tallies
+        for family, status, count in db.execute(f"SELECT p.family, p.status, COUNT(*) FROM {where.source()} {clause} "
+                                                "GROUP BY p.family, p.status", params):
+            by_family[family] = by_family.get(family, 0) + count
+            by_status[status] = by_status.get(status, 0) + count
+    by_family, by_status = dict(sorted(by_family.items())), dict(sorted(by_status.items()))
     total = sum(by_status.values())
     reviewed = sum(by_status.get(s, 0) for s in REVIEWED)
     return {"by_family": by_family, "by_status": by_status, "total": total, "reviewed": reviewed}
@@ -157,7 +173,7 @@ def bulk_edit(store: CurationStore, where: PairFilter, changes: dict[str, Any], 
     _check(changes)
     clause, params = where.where()
     with store.connect() as db:
-        rows = db.execute(f"SELECT p.id, p.version FROM pairs p JOIN facts f ON f.id = p.fact_id {clause}",
+        rows = db.execute(f"SELECT p.id, p.version FROM {where.source()} {clause}",
                           params).fetchall()
         changed = 0
         for pair_id, version in rows:

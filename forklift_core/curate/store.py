@@ -45,6 +45,8 @@ CREATE INDEX IF NOT EXISTS pairs_family ON pairs(family);
 CREATE INDEX IF NOT EXISTS pairs_status ON pairs(status);
 CREATE INDEX IF NOT EXISTS pairs_split ON pairs(split);
 CREATE INDEX IF NOT EXISTS pairs_fact ON pairs(fact_id);
+-- The Curate table's order: a page is read from this index, never by sorting every pair.
+CREATE INDEX IF NOT EXISTS pairs_order ON pairs(family, fact_id, id);
 CREATE TABLE IF NOT EXISTS edit_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT, pair_id TEXT NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL,
     before TEXT NOT NULL, after TEXT NOT NULL, base_version INTEGER NOT NULL
@@ -89,6 +91,24 @@ def pair_row(pair: QAPair | PreferencePair) -> dict[str, Any]:
             "negative_kind": pair.negative_kind, "status": status, "flags": pair.flags}
 
 
+# Text search of question, answer and rejected answer by substring, through trigrams: a search reads the few rows
+# holding the string instead of every pair (the triggers keep it in step with every write).
+TEXT_INDEX = """
+CREATE VIRTUAL TABLE IF NOT EXISTS pairs_text USING fts5(question, answer, rejected, content='pairs',
+                                                         content_rowid='rowid', tokenize='trigram');
+CREATE TRIGGER IF NOT EXISTS pairs_text_insert AFTER INSERT ON pairs BEGIN
+    INSERT INTO pairs_text(rowid, question, answer, rejected) VALUES (new.rowid, new.question, new.answer, new.rejected);
+END;
+CREATE TRIGGER IF NOT EXISTS pairs_text_delete AFTER DELETE ON pairs BEGIN
+    INSERT INTO pairs_text(pairs_text, rowid, question, answer, rejected)
+    VALUES ('delete', old.rowid, old.question, old.answer, old.rejected);
+END;
+CREATE TRIGGER IF NOT EXISTS pairs_text_update AFTER UPDATE OF question, answer, rejected ON pairs BEGIN
+    INSERT INTO pairs_text(pairs_text, rowid, question, answer, rejected)
+    VALUES ('delete', old.rowid, old.question, old.answer, old.rejected);
+    INSERT INTO pairs_text(rowid, question, answer, rejected) VALUES (new.rowid, new.question, new.answer, new.rejected);
+END;
+"""
 FACT_CHANGED = "its fact changed when the code was ingested again: check this edited answer"
 FACT_GONE = "its fact is no longer in the index (the code it was about changed or went): check this edited answer"
 
@@ -102,6 +122,10 @@ class CurationStore:
         db = self._open()
         try:
             db.executescript(SCHEMA)
+            has_text_index = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'pairs_text'").fetchone()
+            db.executescript(TEXT_INDEX)
+            if not has_text_index:  # a store made before the text index: fill it once
+                db.execute("INSERT INTO pairs_text(pairs_text) VALUES ('rebuild')")
         finally:
             db.close()
 

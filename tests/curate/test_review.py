@@ -95,6 +95,32 @@ def test_filters_pages_and_counts(store) -> None:
     assert counts["total"] == sum(counts["by_status"].values()) and counts["reviewed"] == 0
 
 
+def test_text_search_finds_substrings_in_any_case_and_follows_edits(store) -> None:
+    everything, _ = review.page(store, PairFilter(), 0, 10_000)
+    expected = {p["id"] for p in everything if "ack_dr" in (p["question"] + p["answer"] + p["rejected"]).lower()}
+    found, total = review.page(store, PairFilter(text="ACK_DR"), 0, 10_000)  # a substring, in another case
+    assert expected and {p["id"] for p in found} == expected and total == len(expected)
+    assert review.position(store, PairFilter(text="ack_dr"), found[-1]["id"]) == len(found) - 1
+    short, _ = review.page(store, PairFilter(text="_d"), 0, 10_000)  # under three characters: no trigram, still found
+    assert expected <= {p["id"] for p in short}
+
+    pair = found[0]
+    review.edit_pair(store, pair["id"], {"question": "Where is the wibblewobble kept?"}, pair["version"], "ana")
+    assert [p["id"] for p in review.page(store, PairFilter(text="wibblewob"), 0, 50)[0]] == [pair["id"]]
+    still = {p["id"] for p in review.page(store, PairFilter(text="ack_dr"), 0, 10_000)[0]}
+    assert pair["id"] not in still or "ack_dr" in (pair["answer"] + pair["rejected"]).lower()
+
+
+def test_a_store_made_before_the_text_index_gets_it_filled(store) -> None:
+    with store.connect() as db:
+        for statement in ("DROP TRIGGER pairs_text_insert", "DROP TRIGGER pairs_text_delete",
+                          "DROP TRIGGER pairs_text_update", "DROP TABLE pairs_text"):
+            db.execute(statement)
+    reopened = CurationStore(store.path)
+    found, _ = review.page(reopened, PairFilter(text="stack_drain"), 0, 500)
+    assert found and all("stack_drain" in (p["question"] + p["answer"] + p["rejected"]) for p in found)
+
+
 def test_bulk_accept_a_filter(store) -> None:
     where = PairFilter(family="definition_location", kind="sft", status="pending")
     _, expected = review.page(store, where, 0, 1)
