@@ -156,7 +156,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
             raw_refs = carried_uses(previous, touched) + raw_refs
         progress.report(0.9, f"resolving {len(raw_refs)} name uses")
         mark = time.perf_counter()
-        references, external = resolve_references(raw_refs, symbols) if config.references else ([], 0)
+        references, external = resolve_references(raw_refs if config.references else [], symbols)
         timings["references"] = time.perf_counter() - mark
         build_facts = extract_build_facts(tree.root, walked.files)
         docs = extract_docs(tree.root, walked.files, config.doc_max_chars)
@@ -183,7 +183,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "symbols": len(symbols),
         "by_kind": value_counts(symbols, "kind"),
         "by_language": value_counts(symbols, "language"),
-        "references": len(references),
+        "references": references.num_rows,
         "external_uses": external,
         "build_facts": len(build_facts),
         "docs": len(docs),

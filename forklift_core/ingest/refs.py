@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 import posixpath
-from bisect import bisect_right
-from collections import defaultdict
-from typing import Iterable
+from typing import Any, Sequence
+
+import pyarrow as pa
 
 from forklift_core.ingest.languages import TYPE_KINDS, language_for
 from forklift_core.ingest.treesitter import RawReference
-from forklift_core.records import Reference, Symbol
+from forklift_core.records import Reference, Symbol, arrow_schema
 
 CALLABLE_KINDS = frozenset({"function", "method", "macro", "class", "struct"})
 _CALLER_KINDS = frozenset({"function", "method", "class", "struct", "impl", "interface", "trait", "namespace", "module"})
-
-
-class _Enclosing:
-    """Finds the innermost definition around a line of one file."""
-
-    def __init__(self, symbols: list[Symbol]) -> None:
-        self._spans = sorted((s.line, s.end_line, s.id, s.name) for s in symbols if s.kind in _CALLER_KINDS)
-        self._starts = [span[0] for span in self._spans]
-
-    def at(self, line: int) -> tuple[str, str]:
-        index = bisect_right(self._starts, line) - 1
-        while index >= 0:
-            start, end, sid, name = self._spans[index]
-            if start <= line <= end:
-                return sid, name
-            index -= 1
-        return "", ""
 
 
 # Languages whose code can call each other's definitions by name; any other pair never links.
@@ -42,64 +25,86 @@ def language_family(language: str) -> str:
     return _LINKED_LANGUAGES.get(language, language)
 
 
-class _Candidates:
-    """Definitions by (name, wanted kinds, language family), indexed by file and folder so each lookup is O(1)."""
+def _parents(starts: Any, ends: Any, files: Any) -> Any:
+    """For each caller span (sorted by file, then start, end, id, name): the latest earlier span of its file that
+    contains its start, or -1. Walking back through parents skips every span that cannot contain it."""
+    import numpy as np
 
-    def __init__(self, symbols: list[Symbol]) -> None:
-        self._groups: dict[tuple[str, str, str], tuple[list[str], dict[str, list[str]], dict[str, list[str]]]] = {}
-        for s in symbols:
-            for group, kinds in (("call", CALLABLE_KINDS), ("use", TYPE_KINDS)):
-                if s.kind in kinds:
-                    key = (s.name, group, language_family(s.language))
-                    ids, by_file, by_dir = self._groups.setdefault(key, ([], defaultdict(list), defaultdict(list)))
-                    ids.append(s.id)
-                    by_file[s.path].append(s.id)
-                    by_dir[posixpath.dirname(s.path)].append(s.id)
-
-    def resolve(self, name: str, group: str, path: str, family: str) -> tuple[str, int]:
-        """(the one definition the name most likely means or '', how many carry the name)."""
-        entry = self._groups.get((name, group, family))
-        if entry is None:
-            return "", 0
-        ids, by_file, by_dir = entry
-        if len(ids) == 1:
-            return ids[0], 1
-        for local in (by_file.get(path, ()), by_dir.get(posixpath.dirname(path), ())):
-            if len(local) == 1:
-                return local[0], len(ids)
-        return "", len(ids)
+    parent = np.full(len(starts), -1, dtype=np.int64)
+    for i in range(1, len(starts)):
+        j = i - 1
+        while j >= 0 and files[j] == files[i] and ends[j] < starts[i]:
+            j = parent[j]
+        parent[i] = j if j >= 0 and files[j] == files[i] else -1
+    return parent
 
 
-def resolve_references(raw: Iterable[RawReference], symbols: list[Symbol]) -> tuple[list[Reference], int]:
-    """Edges to names the index defines, plus the count of uses of names it does not (external)."""
-    by_path: dict[str, list[Symbol]] = defaultdict(list)
-    definition_sites = set()
-    for s in symbols:
-        by_path[s.path].append(s)
-        definition_sites.add((s.path, s.line, s.name))
-    candidates = _Candidates(symbols)
-    enclosing: dict[str, _Enclosing] = {}
-    families: dict[str, str] = {}
-    edges: list[Reference] = []
-    external = 0
-    seen = set()
-    for ref in raw:
-        family = families.get(ref.path)
-        if family is None:  # once per file, not once per use
-            spec = language_for(ref.path)
-            family = families[ref.path] = language_family(spec.name if spec else "")
-        dst_id, count = candidates.resolve(ref.name, ref.kind, ref.path, family)
-        if count == 0:
-            external += 1
-            continue
-        key = (ref.path, ref.line, ref.name, ref.kind)
-        if key in seen or (ref.path, ref.line, ref.name) in definition_sites:
-            continue  # a repeat, or the name at its own definition (not a use)
-        seen.add(key)
-        finder = enclosing.get(ref.path)
-        if finder is None:
-            finder = enclosing[ref.path] = _Enclosing(by_path.get(ref.path, []))
-        src_id, src_name = finder.at(ref.line)
-        edges.append(Reference(src_id=src_id, src_name=src_name, dst_id=dst_id, dst_name=ref.name, kind=ref.kind,
-                               path=ref.path, line=ref.line, candidates=count))
-    return edges, external
+def resolve_references(raw: Sequence[RawReference], symbols: Sequence[Symbol]) -> tuple[pa.Table, int]:
+    """Edges to names the index defines, as the references table, plus the count of uses of names it does not.
+
+    A use resolves among the definitions carrying its name that it could mean (callables for a call, types for a
+    use, within its language family): the only one, else the only one in its file, else in its folder, else none
+    (''). Its source is the innermost caller span around it. Done on whole columns (joins instead of a loop per
+    use: a kernel tree has millions of uses); the edges come out in the order of the uses.
+    """
+    import numpy as np
+    import pandas as pd
+
+    schema = arrow_schema(Reference)
+    if not raw:
+        return schema.empty_table(), 0
+    uses = pd.DataFrame.from_records(raw, columns=["path", "line", "name", "group"])
+    uses["order"] = np.arange(len(uses))
+    defs = pd.DataFrame({"id": [s.id for s in symbols], "name": [s.name for s in symbols],
+                         "kind": [s.kind for s in symbols], "path": [s.path for s in symbols],
+                         "line": [s.line for s in symbols], "end": [s.end_line for s in symbols],
+                         "family": [language_family(s.language) for s in symbols]})
+    codes, paths = pd.factorize(uses["path"])  # per file once, then spread by code: no per-use Python
+    uses["family"] = np.array([language_family(spec.name if (spec := language_for(p)) else "") for p in paths],
+                              dtype=object)[codes]
+    uses["dir"] = np.array([posixpath.dirname(p) for p in paths], dtype=object)[codes]
+
+    # Candidates per (name, call|use, language family), and per file and folder for the names several carry.
+    candidates = pd.concat([defs[defs["kind"].isin(CALLABLE_KINDS)].assign(group="call"),
+                            defs[defs["kind"].isin(TYPE_KINDS)].assign(group="use")], ignore_index=True)
+    candidates["dir"] = candidates["path"].map(posixpath.dirname)
+    key = ["name", "group", "family"]
+    total = candidates.groupby(key, sort=False)["id"].agg(count="size", only="first").reset_index()
+    in_file = candidates.groupby(key + ["path"], sort=False)["id"].agg(n_file="size", file_id="first").reset_index()
+    in_dir = candidates.groupby(key + ["dir"], sort=False)["id"].agg(n_dir="size", dir_id="first").reset_index()
+    uses = uses.merge(total, on=key, how="left")
+    known = uses["count"].notna()
+    external = int((~known).sum())
+    uses = uses[known].merge(in_file, on=key + ["path"], how="left").merge(in_dir, on=key + ["dir"], how="left")
+    uses["dst_id"] = np.where(uses["count"] == 1, uses["only"],
+                              np.where(uses["n_file"] == 1, uses["file_id"],
+                                       np.where(uses["n_dir"] == 1, uses["dir_id"], "")))
+    # A repeat of a use, or a name at its own definition, is not an edge.
+    uses = uses.sort_values("order").drop_duplicates(["path", "line", "name", "group"])
+    sites = defs[["path", "line", "name"]].drop_duplicates().assign(site=True)
+    uses = uses.merge(sites, on=["path", "line", "name"], how="left")
+    uses = uses[uses["site"].isna()]
+
+    # The innermost caller around each use: the last span starting at or before it, else up its parents.
+    spans = defs[defs["kind"].isin(_CALLER_KINDS)].sort_values(["path", "line", "end", "id", "name"],
+                                                              ignore_index=True)
+    parent = _parents(spans["line"].to_numpy(), spans["end"].to_numpy(), spans["path"].to_numpy())
+    spans["span"] = np.arange(len(spans))
+    located = pd.merge_asof(uses.sort_values("line"), spans[["path", "line", "span"]].sort_values(["line", "span"]),
+                            on="line", by="path", direction="backward")
+    span = located["span"].fillna(-1).to_numpy(dtype=np.int64)
+    lines, ends = located["line"].to_numpy(), spans["end"].to_numpy()
+    outside = (span >= 0) & (ends[np.maximum(span, 0)] < lines)
+    while outside.any():
+        span[outside] = parent[span[outside]]
+        outside = (span >= 0) & (ends[np.maximum(span, 0)] < lines)
+    ids, names = spans["id"].to_numpy(dtype=object), spans["name"].to_numpy(dtype=object)
+    located["src_id"] = np.where(span >= 0, ids[np.maximum(span, 0)] if len(ids) else "", "")
+    located["src_name"] = np.where(span >= 0, names[np.maximum(span, 0)] if len(names) else "", "")
+    located = located.sort_values("order")
+    table = pa.table({"src_id": located["src_id"].astype(str), "src_name": located["src_name"].astype(str),
+                      "dst_id": located["dst_id"].astype(str), "dst_name": located["name"],
+                      "kind": located["group"], "path": located["path"],
+                      "line": located["line"].astype("int64"), "candidates": located["count"].astype("int64")},
+                     schema=schema)
+    return table, external

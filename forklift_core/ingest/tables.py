@@ -35,12 +35,9 @@ def write_index(paths: ProjectPaths, tables: dict[str, Sequence[Any] | pa.Table]
     paths.root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=paths.root, prefix=".index-"))
     try:
-        for name, record_type in TABLES.items():
-            pq.write_table(to_table(tables.get(name, ()), record_type), staging / f"{name}.parquet",
-                           compression="zstd")
-        for name, table in tables.items():
-            if isinstance(table, pa.Table):
-                pq.write_table(table, staging / f"{name}.parquet", compression="zstd")
+        for name, given in {**dict.fromkeys(TABLES, ()), **tables}.items():
+            table = given if isinstance(given, pa.Table) else to_table(given, TABLES[name])
+            pq.write_table(table, staging / f"{name}.parquet", compression="zstd")
         old = paths.root / ".index-old"
         shutil.rmtree(old, ignore_errors=True)
         if paths.index_dir.exists():
