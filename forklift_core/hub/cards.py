@@ -49,7 +49,7 @@ def model_card(project: str, run_id: str, plan: dict[str, Any], manifest: dict[s
             + ", trained by ForkLift on question/answer pairs rendered from its index of the source"
             + (f" ([dataset](../../datasets/{dataset_repo}))" if dataset_repo else "") + ".\n\n"
             "## Use\n\n```python\nfrom peft import AutoPeftModelForCausalLM\n"
-            f"model = AutoPeftModelForCausalLM.from_pretrained(\"<this repo>\")\n```\n\n"
+            "model = AutoPeftModelForCausalLM.from_pretrained(\"<this repo>\")\n```\n\n"
             "Or pull it into ForkLift (`forklift pull --model REPO --project NAME`) and compare it with its base in "
             "the Compare tab.\n\n## Evaluation\n\n" + _evaluation_table(report)
             + "\n## Training\n\n`plan.yaml` is the exact plan (TRL SFT then DPO as its method says, LoRA on the "

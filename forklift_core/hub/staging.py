@@ -13,7 +13,6 @@ import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from forklift_core.curate.store import now_utc
 from forklift_core.errors import BadInputError, NotFoundError

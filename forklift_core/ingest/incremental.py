@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from forklift_core.config import IngestConfig
 from forklift_core.ingest.treesitter import RawReference
-from forklift_core.records import FileRecord, Symbol
+from forklift_core.records import FileRecord, Symbol, arrow_schema
 from forklift_core.workspace import ProjectPaths
 
 RAW_USES = "raw_uses"  # the index table of name uses before resolution
@@ -86,15 +86,14 @@ def _untouched(table: pa.Table, touched: set[str]) -> pa.Table:
     return table.filter(pc.invert(pc.is_in(table.column("path"), value_set=pa.array(sorted(touched), pa.string()))))
 
 
-def carried_symbols(previous: PreviousIndex, touched: set[str]) -> list[Symbol]:
+def carried_symbols(previous: PreviousIndex, touched: set[str]) -> pa.Table:
     """The previous symbols of every file that did not change."""
-    return [Symbol(**row) for row in _untouched(previous.symbols, touched).to_pylist()]
+    return _untouched(previous.symbols, touched).cast(arrow_schema(Symbol))
 
 
-def carried_uses(previous: PreviousIndex, touched: set[str]) -> list[RawReference]:
+def carried_uses(previous: PreviousIndex, touched: set[str]) -> pa.Table:
     """The previous name uses of every file that did not change."""
-    table = _untouched(previous.raw_uses, touched)
-    return [RawReference(*row) for row in zip(*(table.column(c).to_pylist() for c in RawReference._fields))]
+    return _untouched(previous.raw_uses, touched).cast(uses_table([]).schema)
 
 
 def uses_table(uses: Sequence[RawReference]) -> pa.Table:
@@ -104,7 +103,7 @@ def uses_table(uses: Sequence[RawReference]) -> pa.Table:
                      "name": pa.array(columns[2], pa.string()), "kind": pa.array(columns[3], pa.string())})
 
 
-def symbol_changes(previous: PreviousIndex, touched: set[str], new_symbols: Sequence[Symbol],
+def symbol_changes(previous: PreviousIndex, touched: set[str], new_symbols: pa.Table,
                    sample: int = 20) -> dict[str, Any]:
     """Symbols added, removed and moved (same name, kind and scope at another line or file) in the touched files."""
     def located(rows: Any) -> dict[tuple[str, str, str], list[tuple[str, int]]]:
@@ -113,10 +112,11 @@ def symbol_changes(previous: PreviousIndex, touched: set[str], new_symbols: Sequ
             found[(name, kind, scope)].append((path, line))
         return found
 
-    old_table = previous.symbols.filter(pc.is_in(previous.symbols.column("path"),
-                                                 value_set=pa.array(sorted(touched), pa.string())))
-    old = located(zip(*(old_table.column(c).to_pylist() for c in ("name", "kind", "scope", "path", "line"))))
-    new = located((s.name, s.kind, s.scope, s.path, s.line) for s in new_symbols if s.path in touched)
+    def rows(table: pa.Table) -> Any:
+        inside = table.filter(pc.is_in(table.column("path"), value_set=pa.array(sorted(touched), pa.string())))
+        return zip(*(inside.column(c).to_pylist() for c in ("name", "kind", "scope", "path", "line")))
+
+    old, new = located(rows(previous.symbols)), located(rows(new_symbols))
     added, removed, moved = [], [], []
     for key in new.keys() | old.keys():
         before, after = sorted(old.get(key, [])), sorted(new.get(key, []))

@@ -10,6 +10,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from forklift_core import __version__
 from forklift_core.config import IngestConfig
 from forklift_core.errors import ToolError
@@ -23,8 +26,8 @@ from forklift_core.ingest.ctags import ctags_version, run_ctags
 from forklift_core.ingest.definitions import Definition, enrich_file, group_by_path
 from forklift_core.ingest.refs import resolve_references
 from forklift_core.ingest.sources import SourceTree, open_source
-from forklift_core.ingest.tables import value_counts, write_index
-from forklift_core.ingest.treesitter import (RawReference, extract_batch, make_pool, treesitter_available,
+from forklift_core.ingest.tables import to_table, value_counts, write_index
+from forklift_core.ingest.treesitter import (extract_batch, make_pool, treesitter_available,
                                              treesitter_tasks)
 from forklift_core.ingest.walk import WalkResult, walk_tree
 from forklift_core.progress import Progress
@@ -57,16 +60,19 @@ class _TreeSitterJobs:
                                            want_references)
                          for i in range(0, len(tasks), _BATCH_FILES)] if self._pool else []
 
-    def collect(self, progress: Progress) -> tuple[list[Definition], list[RawReference]]:
-        """Wait for every batch, reporting progress; raises CancelledError when cancelled."""
+    def collect(self, progress: Progress) -> tuple[list[Definition], pa.Table]:
+        """Wait for every batch, reporting progress; raises CancelledError when cancelled.
+
+        Each batch's name uses become Arrow columns as they arrive: millions of small tuples never pile up.
+        """
         defs: list[Definition] = []
-        refs: list[RawReference] = []
+        uses: list[pa.Table] = [uses_table([])]
         for done, future in enumerate(as_completed(self._futures), 1):
             batch_defs, batch_refs = future.result()
             defs.extend(batch_defs)
-            refs.extend(batch_refs)
+            uses.append(uses_table(batch_refs))
             progress.report(0.35 + 0.5 * done / len(self._futures), f"tree-sitter: {done}/{len(self._futures)} batches")
-        return defs, refs
+        return defs, pa.concat_tables(uses)
 
     def close(self) -> None:
         """Stop the workers (pending batches are dropped on cancel or error)."""
@@ -74,8 +80,8 @@ class _TreeSitterJobs:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _with_cscope_calls(root: Path, files: list[FileRecord], symbols: list[Symbol], raw_refs: list[RawReference],
-                       config: IngestConfig) -> tuple[list[RawReference], bool]:
+def _with_cscope_calls(root: Path, files: list[FileRecord], symbols: pa.Table, uses: pa.Table,
+                       config: IngestConfig) -> tuple[pa.Table, bool]:
     """For C, replace tree-sitter's call captures with cscope's (type uses stay from tree-sitter).
 
     Only when asked, or when tree-sitter found no calls: its single pass is already paid for, and cscope's
@@ -83,24 +89,35 @@ def _with_cscope_calls(root: Path, files: list[FileRecord], symbols: list[Symbol
     """
     c_files = [f.path for f in files if f.language == "C"]
     if not ((config.use_cscope or not treesitter_available()) and c_files and cscope_available()):
-        return raw_refs, False
-    functions = [s.name for s in symbols if s.language == "C" and s.kind in ("function", "macro")]
+        return uses, False
+    c_functions = pc.and_(pc.equal(symbols["language"], "C"), pc.is_in(symbols["kind"], pa.array(["function", "macro"])))
+    functions = symbols.filter(c_functions)["name"].to_pylist()
     calls = cscope_callers(str(root), c_files, functions, config.ctags_timeout_s, config.ctags_memory_mb)
-    c_paths = set(c_files)
-    kept = [r for r in raw_refs if not (r.kind == "call" and r.path in c_paths)]
-    return kept + calls, True
+    c_calls = pc.and_(pc.equal(uses["kind"], "call"), pc.is_in(uses["path"], pa.array(c_files, pa.string())))
+    return pa.concat_tables([uses.filter(pc.invert(c_calls)), uses_table(calls)]), True
 
 
-def _enrich(root: Path, defs: list[Definition], config: IngestConfig, progress: Progress, at: float) -> list[Symbol]:
-    """Snippets and docs for every definition, file by file (progress stays at `at`)."""
-    symbols: list[Symbol] = []
+_FLUSH_SYMBOLS = 100_000  # symbols held as Python objects before they become Arrow columns
+
+
+def _enrich(root: Path, defs: list[Definition], config: IngestConfig, progress: Progress, at: float) -> pa.Table:
+    """Snippets and docs for every definition, file by file (progress stays at `at`), as the symbols table.
+
+    Symbols go into Arrow columns every _FLUSH_SYMBOLS, so a kernel tree's million never live as objects at once.
+    """
+    chunks: list[pa.Table] = [to_table([], Symbol)]
+    pending: list[Symbol] = []
     grouped = group_by_path(defs)
     for index, (path, items) in enumerate(grouped.items()):
         if index % 200 == 0:
             progress.report(at, f"snippets: {index}/{len(grouped)} files")
         text = (root / path).read_bytes().decode("utf-8", "replace")
-        symbols.extend(enrich_file(items, text, config))
-    return symbols
+        pending.extend(enrich_file(items, text, config))
+        if len(pending) >= _FLUSH_SYMBOLS:
+            chunks.append(to_table(pending, Symbol))
+            pending = []
+    chunks.append(to_table(pending, Symbol))
+    return pa.concat_tables(chunks)
 
 
 def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig | None = None,
@@ -133,13 +150,13 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         jobs = _TreeSitterJobs(str(tree.root), reread, extractor == "tree-sitter", config.references,
                                config.shard_count)
         try:
-            symbols: list[Symbol] = []
+            symbols = to_table([], Symbol)
             if extractor == "ctags":
                 progress.report(0.3, f"ctags: {len(reread)} files in {config.shard_count} shards")
                 defs = run_ctags(str(tree.root), reread, config.shard_count, config.ctags_timeout_s,
                                  config.ctags_memory_mb)
                 symbols = _enrich(tree.root, defs, config, progress, 0.35)  # overlaps with the tree-sitter workers
-            ts_defs, raw_refs = jobs.collect(progress)
+            ts_defs, uses = jobs.collect(progress)
         finally:
             jobs.close()
         if extractor == "tree-sitter":
@@ -147,16 +164,16 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         timings["extract"] = time.perf_counter() - mark
         used_cscope = False
         if config.references:
-            raw_refs, used_cscope = _with_cscope_calls(tree.root, walked.files, symbols, raw_refs, config)
+            uses, used_cscope = _with_cscope_calls(tree.root, walked.files, symbols, uses, config)
         changes = None
         if previous is not None and touched is not None:
             changes = {"files_added": len(delta.added), "files_changed": len(delta.changed),
                        "files_removed": len(delta.removed), **symbol_changes(previous, touched, symbols)}
-            symbols = carried_symbols(previous, touched) + symbols
-            raw_refs = carried_uses(previous, touched) + raw_refs
-        progress.report(0.9, f"resolving {len(raw_refs)} name uses")
+            symbols = pa.concat_tables([carried_symbols(previous, touched), symbols])
+            uses = pa.concat_tables([carried_uses(previous, touched), uses])
+        progress.report(0.9, f"resolving {uses.num_rows} name uses")
         mark = time.perf_counter()
-        references, external = resolve_references(raw_refs if config.references else [], symbols)
+        references, external = resolve_references(uses if config.references else uses_table([]), symbols)
         timings["references"] = time.perf_counter() - mark
         build_facts = extract_build_facts(tree.root, walked.files)
         docs = extract_docs(tree.root, walked.files, config.doc_max_chars)
@@ -166,7 +183,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         mark = time.perf_counter()
         write_index(paths, {"files": walked.files, "symbols": symbols, "references": references,
                             "build_facts": build_facts, "docs": docs, "history": history,
-                            RAW_USES: uses_table(raw_refs)})
+                            RAW_USES: uses})
         timings["store"] = time.perf_counter() - mark
     finally:
         tree.close()
@@ -180,9 +197,9 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "files": len(walked.files),
         "skipped": dict(sorted(skipped.items())),
         "warnings": dict(sorted(walked.warnings.items())),
-        "symbols": len(symbols),
-        "by_kind": value_counts(symbols, "kind"),
-        "by_language": value_counts(symbols, "language"),
+        "symbols": symbols.num_rows,
+        "by_kind": value_counts(symbols["kind"]),
+        "by_language": value_counts(symbols["language"]),
         "references": references.num_rows,
         "external_uses": external,
         "build_facts": len(build_facts),

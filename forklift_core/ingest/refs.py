@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import posixpath
-from typing import Any, Sequence
+from typing import Any
 
 import pyarrow as pa
 
 from forklift_core.ingest.languages import TYPE_KINDS, language_for
-from forklift_core.ingest.treesitter import RawReference
-from forklift_core.records import Reference, Symbol, arrow_schema
+from forklift_core.records import Reference, arrow_schema
 
 CALLABLE_KINDS = frozenset({"function", "method", "macro", "class", "struct"})
 _CALLER_KINDS = frozenset({"function", "method", "class", "struct", "impl", "interface", "trait", "namespace", "module"})
@@ -39,7 +38,7 @@ def _parents(starts: Any, ends: Any, files: Any) -> Any:
     return parent
 
 
-def resolve_references(raw: Sequence[RawReference], symbols: Sequence[Symbol]) -> tuple[pa.Table, int]:
+def resolve_references(raw: pa.Table, symbols: pa.Table) -> tuple[pa.Table, int]:
     """Edges to names the index defines, as the references table, plus the count of uses of names it does not.
 
     A use resolves among the definitions carrying its name that it could mean (callables for a call, types for a
@@ -51,14 +50,14 @@ def resolve_references(raw: Sequence[RawReference], symbols: Sequence[Symbol]) -
     import pandas as pd
 
     schema = arrow_schema(Reference)
-    if not raw:
+    if not raw.num_rows:
         return schema.empty_table(), 0
-    uses = pd.DataFrame.from_records(raw, columns=["path", "line", "name", "group"])
+    uses = raw.select(["path", "line", "name", "kind"]).to_pandas().rename(columns={"kind": "group"})
     uses["order"] = np.arange(len(uses))
-    defs = pd.DataFrame({"id": [s.id for s in symbols], "name": [s.name for s in symbols],
-                         "kind": [s.kind for s in symbols], "path": [s.path for s in symbols],
-                         "line": [s.line for s in symbols], "end": [s.end_line for s in symbols],
-                         "family": [language_family(s.language) for s in symbols]})
+    defs = symbols.select(["id", "name", "kind", "path", "line", "end_line", "language"]).to_pandas().rename(
+        columns={"end_line": "end"})
+    codes, languages = pd.factorize(defs.pop("language"))
+    defs["family"] = np.array([language_family(lang) for lang in languages], dtype=object)[codes]
     codes, paths = pd.factorize(uses["path"])  # per file once, then spread by code: no per-use Python
     uses["family"] = np.array([language_family(spec.name if (spec := language_for(p)) else "") for p in paths],
                               dtype=object)[codes]

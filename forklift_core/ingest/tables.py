@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from collections import Counter
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -143,7 +142,7 @@ def open_index(paths: ProjectPaths) -> IndexReader:
     return reader
 
 
-def value_counts(records: Iterable[Any], attribute: str) -> dict[str, int]:
-    """Counts of each value of one record attribute, most common first."""
-    counts = Counter(getattr(r, attribute) for r in records)
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+def value_counts(column: pa.ChunkedArray | pa.Array) -> dict[str, int]:
+    """Counts of each value of one column, most common first."""
+    counts = pc.value_counts(column).to_pylist()
+    return dict(sorted(((c["values"], c["counts"]) for c in counts), key=lambda item: (-item[1], item[0])))

@@ -13,7 +13,7 @@ from typing import Any
 
 from forklift_core.hub.client import hub_errors
 from forklift_core.train.recipe import JOB_SCRIPT
-from forklift_core.train.remote import FLAVORS, RemoteLauncher, RemoteTarget, estimate_cost  # noqa: F401 (re-exported)
+from forklift_core.train.remote import RemoteLauncher, RemoteTarget
 
 # What the job's `python -c` runs: fetch the bundle's entry script and run it (uv installs the dependencies first).
 BOOTSTRAP = ("import os, runpy; from huggingface_hub import hf_hub_download; "

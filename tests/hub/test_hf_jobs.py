@@ -11,7 +11,8 @@ from forklift_core.cli import main
 from forklift_core.config import TrainPlan
 from forklift_core.errors import BadInputError
 from forklift_core.hub.staging import PUSHED, pushes
-from forklift_core.train.hf_jobs import BOOTSTRAP, HFJobsLauncher, estimate_cost, script_dependencies
+from forklift_core.train.hf_jobs import BOOTSTRAP, HFJobsLauncher, script_dependencies
+from forklift_core.train.remote import estimate_cost
 from forklift_core.train.recipe import JOB_SCRIPT
 from tests.hub.conftest import TOKEN
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import re
 import sys
 from pathlib import Path
