@@ -90,7 +90,7 @@ def store_figures(store: CurationStore, repeats: int) -> None:
         print(f"{label:42} {mine:12.2f} {base:9.2f} {mine / base:7.1f}")
 
 
-def ui_round_trip(store_path: Path, repeats: int) -> None:
+def ui_round_trip(store_path: Path, repeats: int, pairs: int) -> None:
     """Milliseconds from pressing Accept to the saved message, in Chromium against the real app."""
     if not Path("/usr/bin/chromium").exists():
         print("UI round-trip: skipped (no /usr/bin/chromium)")
@@ -136,7 +136,7 @@ def ui_round_trip(store_path: Path, repeats: int) -> None:
                                            f"'version {i + 2}')")
                     samples.append((time.perf_counter() - started) * 1000)
                 browser.close()
-            print(f"UI round-trip (click Accept -> saved message, 20k-pair store): median "
+            print(f"UI round-trip (click Accept -> saved message, {pairs:,}-pair store): median "
                   f"{statistics.median(samples):.0f} ms over {repeats}")
         finally:
             app.terminate()
@@ -154,7 +154,7 @@ def main() -> None:
         store = build_store(path, args.pairs)
         print(f"store: {args.pairs} pairs written in {time.perf_counter() - started:.1f} s")
         store_figures(store, args.repeats)
-        ui_round_trip(path, 5)
+        ui_round_trip(path, 5, args.pairs)
 
 
 if __name__ == "__main__":

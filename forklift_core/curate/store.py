@@ -47,6 +47,8 @@ CREATE INDEX IF NOT EXISTS pairs_split ON pairs(split);
 CREATE INDEX IF NOT EXISTS pairs_fact ON pairs(fact_id);
 -- The Curate table's order: a page is read from this index, never by sorting every pair.
 CREATE INDEX IF NOT EXISTS pairs_order ON pairs(family, fact_id, id);
+-- The tallies per family and status (and the usual filters) read this index alone, not the table's rows.
+CREATE INDEX IF NOT EXISTS pairs_tally ON pairs(family, status, split, kind);
 CREATE TABLE IF NOT EXISTS edit_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT, pair_id TEXT NOT NULL, user TEXT NOT NULL, at TEXT NOT NULL,
     before TEXT NOT NULL, after TEXT NOT NULL, base_version INTEGER NOT NULL
