@@ -72,6 +72,11 @@ def test_embedder_returns_normalised_384_dim_vectors() -> None:
 
 
 def test_unknown_hub_id_fails_clearly(models_dir: Path, monkeypatch) -> None:
+    from huggingface_hub import constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # huggingface_hub reads the variable once, at import: an earlier test imported it, so set what it read too
+    # (otherwise the lookup retries the unreachable Hub for most of a minute before failing the same way).
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(models.NotFoundError, match="cannot load model 'no-such-org/no-such-model' from hub"):
         models.load_lm("no-such-org/no-such-model", models_dir)

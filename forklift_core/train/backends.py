@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any, Callable
 
@@ -10,7 +11,8 @@ from forklift_core.workspace import Workspace
 
 BACKENDS = ("local", "hf-jobs", "space", "autotrain")
 REMOTE_LABELS = {"hf-jobs": "Hugging Face Jobs", "space": "a GPU Space", "autotrain": "AutoTrain (Spaces)"}
-REMOTE_POLL_S = 15.0  # a remote job's stage is asked for at most this often (the app's timer ticks every 2 s)
+# A remote run's state is asked for at most this often (the app's timer ticks every 2 s; the Hub has rate limits).
+REMOTE_POLL_S = float(os.environ.get("FORKLIFT_REMOTE_POLL_S", "15"))
 
 
 class Runs:

@@ -29,7 +29,8 @@ def hub_app(tmp_path: Path, smollm2_dir: Path):
     generate("poly", workspace)
     make_adapter_run(workspace.project("poly").runs_dir / "run-1", smollm2_dir)
     port = free_port()
-    proc = start_app(workspace.root, port, {"HF_ENDPOINT": fake.url, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1"})
+    proc = start_app(workspace.root, port, {"HF_ENDPOINT": fake.url, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1",
+                                            "FORKLIFT_REMOTE_POLL_S": "2"})  # a local fake: no rate limit to keep to
     yield fake, workspace, f"http://127.0.0.1:{port}/", proc
     proc.terminate()
     proc.wait(timeout=30)
@@ -150,7 +151,7 @@ def test_a_run_on_hf_jobs_from_the_train_tab_reaches_completed_and_one_is_cancel
     job_id = next(iter(fake.jobs))
     assert fake.run_job_locally(job_id, sys.executable, {"HF_HOME": str(tmp_path / "hf-home"),
                                                          "HF_HUB_DISABLE_XET": "1"}) == 0
-    expect(status).to_contain_text("completed", timeout=90_000)  # the tab asks HF Jobs every 15 s
+    expect(status).to_contain_text("completed", timeout=90_000)  # the tab asks HF Jobs every 2 s here (15 s live)
     expect(page.locator("#train-plot")).to_contain_text("step", timeout=30_000)  # the job's curves came back
     page.get_by_text("Logs", exact=True).click()
     expect(page.locator("#train-logs textarea")).to_have_value(re.compile("results pushed to"), timeout=60_000)
