@@ -78,6 +78,9 @@ class AutoTrainLauncher(RemoteLauncher):
 
     backend, label = "autotrain", "AutoTrain"
 
+    def _preflight(self) -> None:
+        autotrain_executable()  # a missing AutoTrain is said before any data leaves this machine
+
     def _stage_bundle(self, run_id: str, folder: Path, repo_id: str) -> StagedPush:
         """The SFT rows as JSON lines AutoTrain loads by split name, and the config (for the record)."""
         from datasets import load_from_disk

@@ -101,9 +101,13 @@ class RemoteLauncher:
     def _release(self, manifest: dict[str, Any]) -> None:
         """Give back whatever still bills once the run has ended (nothing, unless the backend keeps hardware)."""
 
+    def _preflight(self) -> None:
+        """Refuse before anything is prepared or pushed when the backend cannot run here (nothing to check)."""
+
     # shared
     def start(self, plan: TrainPlan) -> str:
         """Prepare the run here, push its bundle, start it remotely; returns the run id."""
+        self._preflight()
         publish.require_reviewed_secrets(self.paths)  # the training data leaves this machine
         namespace = self.hub.whoami()
         run_id = self.local.prepare(plan)

@@ -73,11 +73,13 @@ def test_an_autotrain_run_creates_its_space_and_the_adapter_it_pushes_comes_back
     assert "Training Space created" in launcher.logs(run_id)
 
 
-def test_autotrain_never_runs_from_forklifts_environment(project, hub, tmp_path, monkeypatch) -> None:
+def test_autotrain_never_runs_from_forklifts_environment(project, hub, fake_hub, tmp_path, monkeypatch) -> None:
+    workspace, name = project
     assert importlib.util.find_spec("autotrain") is None  # not installed beside ForkLift
     monkeypatch.setenv("FORKLIFT_AUTOTRAIN", str(tmp_path / "missing" / "autotrain"))
     with pytest.raises(BadInputError, match="make autotrain-env"):
-        autotrain_executable()
+        AutoTrainLauncher(workspace, name, hub).start(TrainPlan(method="sft"))
+    assert not fake_hub.requests  # refused before anything was pushed
     inside = Path(sys.prefix) / "bin" / "python"
     monkeypatch.setenv("FORKLIFT_AUTOTRAIN", str(inside))
     with pytest.raises(BadInputError, match="inside ForkLift's own environment"):
