@@ -45,9 +45,11 @@ class PairFilter:
                 clauses.append(f"p.{column} = ?")
                 params.append(value)
         if self.path:
-            clauses.append("(f.path = ? OR f.path LIKE ? ESCAPE '\\')")
-            escaped = self.path.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            params += [self.path, escaped + "/%"]
+            # A folder is the range of paths between "folder/" and "folder0" ('0' follows '/'): an index range,
+            # where a LIKE pattern would read every fact.
+            folder = self.path.rstrip("/")
+            clauses.append("(f.path = ? OR (f.path >= ? AND f.path < ?))")
+            params += [self.path, folder + "/", folder + "0"]
         if self.text:
             if len(self.text) >= 3:  # the trigram index finds the candidate rows; LIKE below keeps its exact meaning
                 clauses.append("p.rowid IN (SELECT rowid FROM pairs_text WHERE pairs_text MATCH ?)")

@@ -45,6 +45,7 @@ CREATE INDEX IF NOT EXISTS pairs_family ON pairs(family);
 CREATE INDEX IF NOT EXISTS pairs_status ON pairs(status);
 CREATE INDEX IF NOT EXISTS pairs_split ON pairs(split);
 CREATE INDEX IF NOT EXISTS pairs_fact ON pairs(fact_id);
+CREATE INDEX IF NOT EXISTS facts_path ON facts(path);
 -- The Curate table's order: a page is read from this index, never by sorting every pair.
 CREATE INDEX IF NOT EXISTS pairs_order ON pairs(family, fact_id, id);
 -- The tallies per family and status (and the usual filters) read this index alone, not the table's rows.
