@@ -9,16 +9,14 @@ float16 (half the size; cosine ranking does not notice), written through a tempo
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from forklift_core.progress import Progress
-from forklift_core.workspace import ProjectPaths
+from forklift_core.workspace import ProjectPaths, atomic_path
 
 _BATCH = 512  # texts embedded per step: progress moves, a cancel is honoured between steps
 
@@ -73,12 +71,5 @@ def symbol_vectors(paths: ProjectPaths, symbols: Sequence[dict[str, Any]], embed
 
 def _save(path: Path, keys: Sequence[bytes], matrix: np.ndarray) -> None:
     """Keep exactly the current symbols' vectors (a removed symbol's vector goes with it)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-    os.close(handle)
-    try:
+    with atomic_path(path, suffix=".npz") as temporary:  # .npz: np.savez would add it otherwise
         np.savez(temporary, keys=np.array(keys, dtype="S12"), vectors=matrix)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from forklift_core.curate.review import replay_log
 from forklift_core.curate.store import CurationStore
 from forklift_core.hub.client import Hub, hub_errors
-from forklift_core.workspace import Workspace
+from forklift_core.workspace import Workspace, atomic_path
 
 LOG_NAME = "edit_log.jsonl"
 _COLUMNS = ("id", "pair_id", "user", "at", "before", "after", "base_version")
@@ -34,14 +33,10 @@ def dump_edit_logs(workspace: Workspace, folder: Path) -> int:
             rows = [dict(r) for r in db.execute("SELECT * FROM edit_log ORDER BY id")]
         if not rows:
             continue
-        target = folder / project / LOG_NAME
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # A temporary name of its own (two dumps may overlap: the schedule's and one at shutdown), then a rename:
-        # the scheduler never uploads half a file.
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".edit_log.", suffix=".partial")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
-        os.replace(temporary, target)
+        # Two dumps may overlap (the schedule's and one at shutdown): each writes a temporary file of its own, and
+        # the scheduler never uploads half a file (its pattern matches only the renamed one).
+        with atomic_path(folder / project / LOG_NAME, suffix=".partial") as temporary:
+            temporary.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows), encoding="utf-8")
         written += len(rows)
     return written
 

@@ -23,7 +23,9 @@ from forklift_core.records import FileRecord, Symbol, arrow_schema
 from forklift_core.workspace import ProjectPaths
 
 RAW_USES = "raw_uses"  # the index table of name uses before resolution
-_SAME_RUN = ("extractor", "references", "use_cscope", "snippet_max_lines", "snippet_max_chars", "doc_max_chars")
+USES_SCHEMA = pa.schema([("path", pa.string()), ("line", pa.int64()), ("name", pa.string()), ("kind", pa.string())])
+# Settings that change what is extracted from a file (the extractor is compared as resolved, ctags or tree-sitter).
+_SAME_RUN = ("references", "use_cscope", "snippet_max_lines", "snippet_max_chars", "doc_max_chars")
 
 
 @dataclass
@@ -49,6 +51,10 @@ class FileDelta:
         """Every path whose symbols and uses must be read again or dropped."""
         return set(self.added) | set(self.changed) | set(self.removed)
 
+    def counts(self) -> dict[str, int]:
+        """How many files were added, changed and removed (the report's first figures)."""
+        return {"files_added": len(self.added), "files_changed": len(self.changed), "files_removed": len(self.removed)}
+
 
 def load_previous(paths: ProjectPaths, config: IngestConfig, extractor: str) -> PreviousIndex | None:
     """The previous index when it can be built on: same extractor and extraction settings, uses kept."""
@@ -61,7 +67,7 @@ def load_previous(paths: ProjectPaths, config: IngestConfig, extractor: str) -> 
     if manifest.get("tools", {}).get("forklift") != __version__:
         return None  # another ForkLift may extract differently
     now = config.to_dict()
-    if manifest.get("extractor") != extractor or any(before.get(k) != now.get(k) for k in _SAME_RUN if k != "extractor"):
+    if manifest.get("extractor") != extractor or any(before.get(k) != now.get(k) for k in _SAME_RUN):
         return None
     files = pq.read_table(paths.table("files"), columns=["path", "sha1"])
     return PreviousIndex(manifest, dict(zip(files.column("path").to_pylist(), files.column("sha1").to_pylist())),
@@ -82,25 +88,25 @@ def file_delta(previous: dict[str, str], files: Sequence[FileRecord]) -> FileDel
     return delta
 
 
-def _untouched(table: pa.Table, touched: set[str]) -> pa.Table:
-    return table.filter(pc.invert(pc.is_in(table.column("path"), value_set=pa.array(sorted(touched), pa.string()))))
+def _in_touched(table: pa.Table, touched: set[str]) -> pa.ChunkedArray:
+    """Which rows of a table (by its `path`) belong to a touched file."""
+    return pc.is_in(table.column("path"), value_set=pa.array(sorted(touched), pa.string()))
 
 
 def carried_symbols(previous: PreviousIndex, touched: set[str]) -> pa.Table:
     """The previous symbols of every file that did not change."""
-    return _untouched(previous.symbols, touched).cast(arrow_schema(Symbol))
+    return previous.symbols.filter(pc.invert(_in_touched(previous.symbols, touched))).cast(arrow_schema(Symbol))
 
 
 def carried_uses(previous: PreviousIndex, touched: set[str]) -> pa.Table:
     """The previous name uses of every file that did not change."""
-    return _untouched(previous.raw_uses, touched).cast(uses_table([]).schema)
+    return previous.raw_uses.filter(pc.invert(_in_touched(previous.raw_uses, touched))).cast(USES_SCHEMA)
 
 
 def uses_table(uses: Sequence[RawReference]) -> pa.Table:
     """Name uses as the `raw_uses` table."""
     columns = list(zip(*uses)) if uses else [[] for _ in RawReference._fields]
-    return pa.table({"path": pa.array(columns[0], pa.string()), "line": pa.array(columns[1], pa.int64()),
-                     "name": pa.array(columns[2], pa.string()), "kind": pa.array(columns[3], pa.string())})
+    return pa.table([pa.array(column, field.type) for column, field in zip(columns, USES_SCHEMA)], schema=USES_SCHEMA)
 
 
 def symbol_changes(previous: PreviousIndex, touched: set[str], new_symbols: pa.Table,
@@ -113,7 +119,7 @@ def symbol_changes(previous: PreviousIndex, touched: set[str], new_symbols: pa.T
         return found
 
     def rows(table: pa.Table) -> Any:
-        inside = table.filter(pc.is_in(table.column("path"), value_set=pa.array(sorted(touched), pa.string())))
+        inside = table.filter(_in_touched(table, touched))
         return zip(*(inside.column(c).to_pylist() for c in ("name", "kind", "scope", "path", "line")))
 
     old, new = located(rows(previous.symbols)), located(rows(new_symbols))

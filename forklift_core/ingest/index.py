@@ -19,8 +19,8 @@ from forklift_core.errors import ToolError
 from forklift_core.ingest.build import extract_build_facts
 from forklift_core.ingest.docs import extract_docs
 from forklift_core.ingest.history import file_history
-from forklift_core.ingest.incremental import (RAW_USES, carried_symbols, carried_uses, file_delta, load_previous,
-                                              symbol_changes, uses_table)
+from forklift_core.ingest.incremental import (RAW_USES, FileDelta, carried_symbols, carried_uses, file_delta,
+                                              load_previous, symbol_changes, uses_table)
 from forklift_core.ingest.cscope import cscope_available, cscope_callers
 from forklift_core.ingest.ctags import ctags_version, run_ctags
 from forklift_core.ingest.definitions import Definition, enrich_file, group_by_path
@@ -84,7 +84,7 @@ def _with_cscope_calls(root: Path, files: list[FileRecord], symbols: pa.Table, u
                        config: IngestConfig) -> tuple[pa.Table, bool]:
     """For C, replace tree-sitter's call captures with cscope's (type uses stay from tree-sitter).
 
-    Only when asked, or when tree-sitter found no calls: its single pass is already paid for, and cscope's
+    Only when asked, or when the tree-sitter grammars are missing: its single pass is already paid for, and cscope's
     database and one query per function cost more than the whole rest of the ingest on a kernel tree.
     """
     c_files = [f.path for f in files if f.language == "C"]
@@ -143,8 +143,8 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         if previous is not None and not delta.touched:
             # Every file hashes as before: the index on disk is this tree's index.
             progress.report(1.0, f"no file changed since the last ingest ({len(walked.files)} files)")
-            return _unchanged(paths, previous.manifest, tree, walked, started, timings)
-        touched = delta.touched if previous is not None else None
+            return _unchanged(paths, previous.manifest, tree, walked, delta, started, timings)
+        touched = delta.touched if previous is not None else None  # None: a first (or full) ingest reads everything
         reread = walked.files if touched is None else [f for f in walked.files if f.path in touched]
         mark = time.perf_counter()
         jobs = _TreeSitterJobs(str(tree.root), reread, extractor == "tree-sitter", config.references,
@@ -167,8 +167,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
             uses, used_cscope = _with_cscope_calls(tree.root, walked.files, symbols, uses, config)
         changes = None
         if previous is not None and touched is not None:
-            changes = {"files_added": len(delta.added), "files_changed": len(delta.changed),
-                       "files_removed": len(delta.removed), **symbol_changes(previous, touched, symbols)}
+            changes = {**delta.counts(), **symbol_changes(previous, touched, symbols)}
             symbols = pa.concat_tables([carried_symbols(previous, touched), symbols])
             uses = pa.concat_tables([carried_uses(previous, touched), uses])
         progress.report(0.9, f"resolving {uses.num_rows} name uses")
@@ -187,7 +186,6 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         timings["store"] = time.perf_counter() - mark
     finally:
         tree.close()
-    skipped = Counter(walked.skipped) + Counter(tree.skipped)
     summary = {
         "project": project,
         "source": {"kind": tree.kind, "origin": tree.origin},
@@ -195,7 +193,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "extractor": extractor,
         "c_calls_from": "cscope" if used_cscope else "tree-sitter",
         "files": len(walked.files),
-        "skipped": dict(sorted(skipped.items())),
+        "skipped": _skipped(tree, walked),
         "warnings": dict(sorted(walked.warnings.items())),
         "symbols": symbols.num_rows,
         "by_kind": value_counts(symbols["kind"]),
@@ -205,8 +203,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "build_facts": len(build_facts),
         "docs": len(docs),
         "history_commits": len({h.commit for h in history}),
-        "seconds": round(time.perf_counter() - started, 3),
-        "stage_seconds": {k: round(v, 3) for k, v in timings.items()},
+        **_timing(started, timings),
         "index": str(paths.index_dir),
         "reingest": changes is not None,
         "changes": changes,
@@ -231,16 +228,25 @@ def _finish(paths: ProjectPaths, summary: dict[str, Any], config: IngestConfig, 
     return summary
 
 
-def _unchanged(paths: ProjectPaths, before: dict[str, Any], tree: SourceTree, walked: WalkResult, started: float,
-               timings: dict[str, float]) -> dict[str, Any]:
+def _skipped(tree: SourceTree, walked: WalkResult) -> dict[str, int]:
+    """What the source and the walk left out, by reason."""
+    return dict(sorted((Counter(walked.skipped) + Counter(tree.skipped)).items()))
+
+
+def _timing(started: float, timings: dict[str, float]) -> dict[str, Any]:
+    """The ingest's seconds in all and per stage."""
+    return {"seconds": round(time.perf_counter() - started, 3),
+            "stage_seconds": {k: round(v, 3) for k, v in timings.items()}}
+
+
+def _unchanged(paths: ProjectPaths, before: dict[str, Any], tree: SourceTree, walked: WalkResult, delta: FileDelta,
+               started: float, timings: dict[str, float]) -> dict[str, Any]:
     """The summary of a re-ingest that found every file as it was: the previous figures, a new commit and time."""
     kept = {k: v for k, v in before.items() if k not in ("owner", "created_at", "tools", "config")}
     summary = {**kept, "source": {"kind": tree.kind, "origin": tree.origin}, "commit": tree.commit,
-               "skipped": dict(sorted((Counter(walked.skipped) + Counter(tree.skipped)).items())),
-               "seconds": round(time.perf_counter() - started, 3),
-               "stage_seconds": {k: round(v, 3) for k, v in timings.items()}, "reingest": True,
-               "changes": {"files_added": 0, "files_changed": 0, "files_removed": 0, "symbols_added": 0,
-                           "symbols_removed": 0, "symbols_moved": 0, "examples": {}}}
+               "skipped": _skipped(tree, walked), **_timing(started, timings), "reingest": True,
+               "changes": {**delta.counts(), "symbols_added": 0, "symbols_removed": 0, "symbols_moved": 0,
+                           "examples": {}}}
     write_json_atomic(paths.manifest, {**before, **summary,
                                        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     return summary

@@ -93,10 +93,11 @@ def resolve_references(raw: pa.Table, symbols: pa.Table) -> tuple[pa.Table, int]
                             on="line", by="path", direction="backward")
     span = located["span"].fillna(-1).to_numpy(dtype=np.int64)
     lines, ends = located["line"].to_numpy(), spans["end"].to_numpy()
-    outside = (span >= 0) & (ends[np.maximum(span, 0)] < lines)
-    while outside.any():
-        span[outside] = parent[span[outside]]
+    while True:  # a use past its span's end climbs to the span's parent, until one holds it or none is left
         outside = (span >= 0) & (ends[np.maximum(span, 0)] < lines)
+        if not outside.any():
+            break
+        span[outside] = parent[span[outside]]
     ids, names = spans["id"].to_numpy(dtype=object), spans["name"].to_numpy(dtype=object)
     located["src_id"] = np.where(span >= 0, ids[np.maximum(span, 0)] if len(ids) else "", "")
     located["src_name"] = np.where(span >= 0, names[np.maximum(span, 0)] if len(names) else "", "")

@@ -81,28 +81,30 @@ class AutoTrainLauncher(RemoteLauncher):
     def _preflight(self) -> None:
         autotrain_executable()  # a missing AutoTrain is said before any data leaves this machine
 
-    def _stage_bundle(self, run_id: str, folder: Path, repo_id: str) -> StagedPush:
-        """The SFT rows as JSON lines AutoTrain loads by split name, and the config (for the record)."""
+    @staticmethod
+    def _sft_splits(folder: Path) -> dict[str, Any]:
+        """The run's non-empty SFT train and validation splits (what the bundle holds and the config names)."""
         from datasets import load_from_disk
 
-        plan = self._remote_plan(folder)
-        if "sft" not in plan["method"]:
+        splits = load_from_disk(str(folder / (read_manifest(folder).get("train_dataset") or TRAIN_DATA) / "sft"))
+        return {name: splits[name] for name in ("train", "validation") if name in splits and len(splits[name])}
+
+    def _stage_bundle(self, run_id: str, folder: Path, repo_id: str) -> StagedPush:
+        """The SFT rows as JSON lines AutoTrain loads by split name."""
+        if "sft" not in self._remote_plan(folder)["method"]:
             raise BadInputError("AutoTrain runs the SFT stage; a DPO-only plan needs --backend hf-jobs or space")
-        data = folder / (read_manifest(folder).get("train_dataset") or TRAIN_DATA) / "sft"
-        splits = load_from_disk(str(data))
         staged = new_push(self.paths, "run-bundle", repo_id, True, run_id)
-        for split in ("train", "validation"):
-            if split in splits and len(splits[split]):
-                with open(staged.files_dir / f"{split}.jsonl", "w", encoding="utf-8") as out:
-                    for row in splits[split]:
-                        out.write(json.dumps({"messages": row["messages"]}, ensure_ascii=False) + "\n")
+        for split, rows in self._sft_splits(folder).items():
+            with open(staged.files_dir / f"{split}.jsonl", "w", encoding="utf-8") as out:
+                for row in rows:
+                    out.write(json.dumps({"messages": row["messages"]}, ensure_ascii=False) + "\n")
         return seal(staged)
 
     def _launch(self, target: RemoteTarget, folder: Path) -> dict[str, Any]:
         executable = autotrain_executable()
         namespace, project_name = target.model_repo.split("/", 1)
         config = autotrain_config(self._remote_plan(folder), target.bundle, project_name, self.flavor,
-                                  (self._bundle_files(target.run_id) >= {"validation.jsonl"}))
+                                  "validation" in self._sft_splits(folder))
         (folder / "autotrain.yml").write_text(yaml.safe_dump(config, sort_keys=False))
         log = open(folder / "autotrain.log", "ab")
         # AutoTrain's documented way to get the token: HF_TOKEN in its environment, read as ${HF_TOKEN}.
@@ -111,12 +113,6 @@ class AutoTrainLauncher(RemoteLauncher):
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         return {"autotrain_pid": proc.pid, "autotrain_project": project_name}
-
-    def _bundle_files(self, run_id: str) -> set[str]:
-        from forklift_core.hub.staging import pushes
-
-        bundle = next(p for p in pushes(self.paths) if p.kind == "run-bundle" and p.run_id == run_id)
-        return set(bundle.files)
 
     def _space(self, manifest: dict[str, Any]) -> str:
         """AutoTrain's training Space, read from what its CLI printed (remembered once found)."""

@@ -52,14 +52,12 @@ class Runs:
         backend = self.backend(run_id)
         if backend == "local":
             return self.local.poll(run_id)
-        cached = self._polled.get(run_id)
-        if cached and time.monotonic() - cached[0] < REMOTE_POLL_S:
-            return cached[1]
-        status = self.local.poll(run_id)
-        if status.status == "running":
-            status = self.remote(backend).poll(run_id)
-        self._polled[run_id] = (time.monotonic(), status)
-        return status
+
+        def ask() -> RunStatus:
+            status = self.local.poll(run_id)
+            return self.remote(backend).poll(run_id) if status.status == "running" else status
+
+        return self._throttled(run_id, ask)
 
     def cancel(self, run_id: str) -> None:
         self._polled.pop(run_id, None)
@@ -69,9 +67,13 @@ class Runs:
         """The run's latest log lines; a remote run's are fetched at most every REMOTE_POLL_S seconds."""
         if self.backend(run_id) == "local":
             return self.local.logs(run_id, tail)
-        cached = self._polled.get(f"logs:{run_id}")
+        return self._throttled(f"logs:{run_id}", lambda: self.launcher(run_id).logs(run_id, tail))
+
+    def _throttled(self, key: str, ask: Callable[[], Any]) -> Any:
+        """The last answer under `key` while it is younger than REMOTE_POLL_S, else a fresh one from `ask`."""
+        cached = self._polled.get(key)
         if cached and time.monotonic() - cached[0] < REMOTE_POLL_S:
             return cached[1]
-        lines = self.launcher(run_id).logs(run_id, tail)
-        self._polled[f"logs:{run_id}"] = (time.monotonic(), lines)
-        return lines
+        answer = ask()
+        self._polled[key] = (time.monotonic(), answer)
+        return answer
