@@ -7,14 +7,12 @@ import json
 import resource
 import shutil
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
 from forklift_core.errors import ToolError
 from forklift_core.ingest.definitions import Definition
 from forklift_core.ingest.languages import language_for
-from forklift_core.records import FileRecord
 
 CTAGS_FIELDS = "+nKzSealZp"  # line, long kind, signature, end, access, language, scope, scope kind
 _TAG_TEXT = ("_type", "name", "path", "kind", "scope", "scopeKind", "signature", "access")  # what the index keeps
@@ -32,17 +30,6 @@ def ctags_version() -> str | None:
         return None
     first = out.splitlines()[0] if out else ""
     return first if "Universal Ctags" in first else None
-
-
-def shard_files(files: Sequence[FileRecord], shards: int) -> list[list[FileRecord]]:
-    """Split files into shards of about equal bytes (largest first onto the lightest shard)."""
-    buckets: list[list[FileRecord]] = [[] for _ in range(max(1, shards))]
-    loads = [0] * len(buckets)
-    for record in sorted(files, key=lambda f: f.size, reverse=True):
-        target = loads.index(min(loads))
-        buckets[target].append(record)
-        loads[target] += record.size
-    return [bucket for bucket in buckets if bucket]
 
 
 def ctags_argv(languages: Sequence[str]) -> list[str]:
@@ -127,25 +114,17 @@ def parse_ctags_json(output: bytes, listed: set[str] | None = None) -> list[Defi
     return defs
 
 
-def _run_shard(root: str, shard: list[FileRecord], timeout_s: int, memory_bytes: int) -> list[Definition]:
-    languages = {language_for(f.path).ctags_name for f in shard}  # type: ignore[union-attr]
+def run_ctags(root: str, paths: Sequence[str], timeout_s: int, memory_mb: int) -> list[Definition]:
+    """Definitions in the listed files from one ctags process (the ingest runs many such chunks in parallel)."""
+    languages = {language_for(p).ctags_name for p in paths}  # type: ignore[union-attr]
     if languages & {"C", "C++"}:
         languages |= {"C", "C++"}  # ctags reads a .h as C++; both stay enabled so headers are never dropped
     try:
-        proc = subprocess.run(ctags_argv(languages), cwd=root, input=file_list([f.path for f in shard]),
-                              capture_output=True,
-                              timeout=timeout_s, preexec_fn=memory_cap(memory_bytes))
+        proc = subprocess.run(ctags_argv(languages), cwd=root, input=file_list(paths), capture_output=True,
+                              timeout=timeout_s, preexec_fn=memory_cap(memory_mb * 1024 * 1024))
     except subprocess.TimeoutExpired as exc:
-        raise ToolError(f"ctags took longer than {timeout_s}s on a shard of {len(shard)} files") from exc
+        raise ToolError(f"ctags took longer than {timeout_s}s on a chunk of {len(paths)} files") from exc
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise ToolError(f"ctags failed: {message[-1] if message else proc.returncode}")
-    return parse_ctags_json(proc.stdout, {f.path for f in shard})
-
-
-def run_ctags(root: str, files: Sequence[FileRecord], shards: int, timeout_s: int, memory_mb: int) -> list[Definition]:
-    """Definitions of every code file, ctags running over shards in parallel processes."""
-    parts = shard_files([f for f in files if f.language], shards)
-    with ThreadPoolExecutor(max_workers=max(1, len(parts))) as pool:
-        results = pool.map(lambda part: _run_shard(root, part, timeout_s, memory_mb * 1024 * 1024), parts)
-        return [d for chunk in results for d in chunk]
+    return parse_ctags_json(proc.stdout, set(paths))

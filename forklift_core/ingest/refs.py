@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import posixpath
-from typing import Any
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from forklift_core.ingest.languages import TYPE_KINDS, language_for
 from forklift_core.records import Reference, arrow_schema
@@ -24,11 +26,9 @@ def language_family(language: str) -> str:
     return _LINKED_LANGUAGES.get(language, language)
 
 
-def _parents(starts: Any, ends: Any, files: Any) -> Any:
-    """For each caller span (sorted by file, then start, end, id, name): the latest earlier span of its file that
+def _parents(starts: np.ndarray, ends: np.ndarray, files: np.ndarray) -> np.ndarray:
+    """For each caller span (sorted by file, then start, end, id): the latest earlier span of its file that
     contains its start, or -1. Walking back through parents skips every span that cannot contain it."""
-    import numpy as np
-
     parent = np.full(len(starts), -1, dtype=np.int64)
     for i in range(1, len(starts)):
         j = i - 1
@@ -38,73 +38,107 @@ def _parents(starts: Any, ends: Any, files: Any) -> Any:
     return parent
 
 
+def _codes(column: pa.ChunkedArray, dictionary: pa.Array) -> np.ndarray:
+    """Each value's position in `dictionary` (every value is in it)."""
+    return pc.index_in(column, value_set=dictionary).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _first_of_groups(keys: np.ndarray, rows: np.ndarray, lookup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each key in `lookup`: how many of `keys` equal it, and the row of the first of them (-1 when none)."""
+    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    at = np.minimum(np.searchsorted(unique, lookup), max(len(unique) - 1, 0))
+    hit = (unique[at] == lookup) if len(unique) else np.zeros(len(lookup), dtype=bool)
+    return np.where(hit, counts[at] if len(unique) else 0, 0), np.where(hit, rows[first[at]] if len(unique) else -1, -1)
+
+
+def _take_text(column: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.Array:
+    """Values at `rows`, '' where the row is -1."""
+    picked = pc.take(column, pa.array(np.maximum(rows, 0), mask=rows < 0))
+    return pc.fill_null(picked, "")
+
+
 def resolve_references(raw: pa.Table, symbols: pa.Table) -> tuple[pa.Table, int]:
     """Edges to names the index defines, as the references table, plus the count of uses of names it does not.
 
     A use resolves among the definitions carrying its name that it could mean (callables for a call, types for a
     use, within its language family): the only one, else the only one in its file, else in its folder, else none
-    (''). Its source is the innermost caller span around it. Done on whole columns (joins instead of a loop per
-    use: a kernel tree has millions of uses); the edges come out in the order of the uses.
+    (''). Its source is the innermost caller span around it. Done on whole columns of integer codes (names, paths,
+    families): a kernel tree has millions of uses, and no string is compared after the codes are made. The edges
+    come out in the order of the uses.
     """
-    import numpy as np
-    import pandas as pd
-
     schema = arrow_schema(Reference)
     if not raw.num_rows:
         return schema.empty_table(), 0
-    uses = raw.select(["path", "line", "name", "kind"]).to_pandas().rename(columns={"kind": "group"})
-    uses["order"] = np.arange(len(uses))
-    defs = symbols.select(["id", "name", "kind", "path", "line", "end_line", "language"]).to_pandas().rename(
-        columns={"end_line": "end"})
-    codes, languages = pd.factorize(defs.pop("language"))
-    defs["family"] = np.array([language_family(lang) for lang in languages], dtype=object)[codes]
-    codes, paths = pd.factorize(uses["path"])  # per file once, then spread by code: no per-use Python
-    uses["family"] = np.array([language_family(spec.name if (spec := language_for(p)) else "") for p in paths],
-                              dtype=object)[codes]
-    uses["dir"] = np.array([posixpath.dirname(p) for p in paths], dtype=object)[codes]
+    names = pc.unique(pa.chunked_array(symbols["name"].chunks + raw["name"].chunks, pa.string()))
+    paths = pc.unique(pa.chunked_array(symbols["path"].chunks + raw["path"].chunks, pa.string()))
+    path_list = paths.to_pylist()
+    dir_of_path = pd.factorize(np.array([posixpath.dirname(p) for p in path_list], dtype=object))[0]
+    families = pd.factorize(np.array([language_family(spec.name if (spec := language_for(p)) else "")
+                                      for p in path_list] + [language_family(lang) for lang in
+                                                             pc.unique(symbols["language"]).to_pylist()],
+                                     dtype=object))
+    family_of_path = families[0][:len(path_list)]
+    family_index = {value: code for code, value in enumerate(families[1])}
+    n_families, n_paths, n_dirs = len(families[1]) + 1, len(path_list) + 1, int(dir_of_path.max(initial=0)) + 2
 
-    # Candidates per (name, call|use, language family), and per file and folder for the names several carry.
-    candidates = pd.concat([defs[defs["kind"].isin(CALLABLE_KINDS)].assign(group="call"),
-                            defs[defs["kind"].isin(TYPE_KINDS)].assign(group="use")], ignore_index=True)
-    candidates["dir"] = candidates["path"].map(posixpath.dirname)
-    key = ["name", "group", "family"]
-    total = candidates.groupby(key, sort=False)["id"].agg(count="size", only="first").reset_index()
-    in_file = candidates.groupby(key + ["path"], sort=False)["id"].agg(n_file="size", file_id="first").reset_index()
-    in_dir = candidates.groupby(key + ["dir"], sort=False)["id"].agg(n_dir="size", dir_id="first").reset_index()
-    uses = uses.merge(total, on=key, how="left")
-    known = uses["count"].notna()
+    def_name, def_path = _codes(symbols["name"], names), _codes(symbols["path"], paths)
+    def_line, def_end = symbols["line"].to_numpy(), symbols["end_line"].to_numpy()
+    def_family = _family_codes(symbols["language"], family_index)
+    kinds = symbols["kind"]
+    use_name, use_path = _codes(raw["name"], names), _codes(raw["path"], paths)
+    use_line = raw["line"].to_numpy().astype(np.int64)
+    use_group = pc.not_equal(raw["kind"], "call").to_numpy(zero_copy_only=False).astype(np.int64)  # 0 call, 1 use
+
+    # Candidates per (name, call|use, family), and per file and folder for the names several carry.
+    callable_rows = np.flatnonzero(pc.is_in(kinds, pa.array(sorted(CALLABLE_KINDS))).to_numpy(zero_copy_only=False))
+    type_rows = np.flatnonzero(pc.is_in(kinds, pa.array(sorted(TYPE_KINDS))).to_numpy(zero_copy_only=False))
+    cand = np.concatenate([callable_rows, type_rows])
+    cand_group = np.concatenate([np.zeros(len(callable_rows), np.int64), np.ones(len(type_rows), np.int64)])
+    cand_key = (def_name[cand] * 2 + cand_group) * n_families + def_family[cand]
+    use_key = (use_name * 2 + use_group) * n_families + family_of_path[use_path]
+    count, only = _first_of_groups(cand_key, cand, use_key)
+    known = count > 0
     external = int((~known).sum())
-    uses = uses[known].merge(in_file, on=key + ["path"], how="left").merge(in_dir, on=key + ["dir"], how="left")
-    uses["dst_id"] = np.where(uses["count"] == 1, uses["only"],
-                              np.where(uses["n_file"] == 1, uses["file_id"],
-                                       np.where(uses["n_dir"] == 1, uses["dir_id"], "")))
+    n_file, file_row = _first_of_groups(cand_key * n_paths + def_path[cand], cand, use_key * n_paths + use_path)
+    n_dir, dir_row = _first_of_groups(cand_key * n_dirs + dir_of_path[def_path[cand]], cand,
+                                      use_key * n_dirs + dir_of_path[use_path])
+    dst = np.where(count == 1, only, np.where(n_file == 1, file_row, np.where(n_dir == 1, dir_row, -1)))
+
     # A repeat of a use, or a name at its own definition, is not an edge.
-    uses = uses.sort_values("order").drop_duplicates(["path", "line", "name", "group"])
-    sites = defs[["path", "line", "name"]].drop_duplicates().assign(site=True)
-    uses = uses.merge(sites, on=["path", "line", "name"], how="left")
-    uses = uses[uses["site"].isna()]
+    uses = pd.DataFrame({"path": use_path, "line": use_line, "name": use_name, "group": use_group})
+    keep = known & ~uses.duplicated().to_numpy()
+    sites = pd.DataFrame({"path": def_path, "line": def_line, "name": def_name}).drop_duplicates()
+    at_site = uses[["path", "line", "name"]].merge(sites.assign(site=True), how="left")["site"].notna().to_numpy()
+    order = np.flatnonzero(keep & ~at_site)
 
     # The innermost caller around each use: the last span starting at or before it, else up its parents.
-    spans = defs[defs["kind"].isin(_CALLER_KINDS)].sort_values(["path", "line", "end", "id", "name"],
-                                                              ignore_index=True)
-    parent = _parents(spans["line"].to_numpy(), spans["end"].to_numpy(), spans["path"].to_numpy())
-    spans["span"] = np.arange(len(spans))
-    located = pd.merge_asof(uses.sort_values("line"), spans[["path", "line", "span"]].sort_values(["line", "span"]),
-                            on="line", by="path", direction="backward")
-    span = located["span"].fillna(-1).to_numpy(dtype=np.int64)
-    lines, ends = located["line"].to_numpy(), spans["end"].to_numpy()
-    while True:  # a use past its span's end climbs to the span's parent, until one holds it or none is left
-        outside = (span >= 0) & (ends[np.maximum(span, 0)] < lines)
+    spans = np.flatnonzero(pc.is_in(kinds, pa.array(sorted(_CALLER_KINDS))).to_numpy(zero_copy_only=False))
+    id_rank = pc.rank(symbols["id"].take(pa.array(spans)), sort_keys="ascending", tiebreaker="first").to_numpy()
+    spans = spans[np.lexsort((id_rank, def_end[spans], def_line[spans], def_path[spans]))]
+    span_path, span_line, span_end = def_path[spans], def_line[spans], def_end[spans]
+    parent = _parents(span_line, span_end, span_path)
+    position = (span_path << 32) + span_line  # sorted: spans are ordered by path code, then line
+    at = np.searchsorted(position, (use_path[order] << 32) + use_line[order], side="right") - 1
+    span = np.where((at >= 0) & (span_path[np.maximum(at, 0)] == use_path[order]), at, -1) if len(spans) else \
+        np.full(len(order), -1, dtype=np.int64)
+    lines = use_line[order]
+    while len(spans):  # a use past its span's end climbs to the span's parent, until one holds it or none is left
+        outside = (span >= 0) & (span_end[np.maximum(span, 0)] < lines)
         if not outside.any():
             break
         span[outside] = parent[span[outside]]
-    ids, names = spans["id"].to_numpy(dtype=object), spans["name"].to_numpy(dtype=object)
-    located["src_id"] = np.where(span >= 0, ids[np.maximum(span, 0)] if len(ids) else "", "")
-    located["src_name"] = np.where(span >= 0, names[np.maximum(span, 0)] if len(names) else "", "")
-    located = located.sort_values("order")
-    table = pa.table({"src_id": located["src_id"].astype(str), "src_name": located["src_name"].astype(str),
-                      "dst_id": located["dst_id"].astype(str), "dst_name": located["name"],
-                      "kind": located["group"], "path": located["path"],
-                      "line": located["line"].astype("int64"), "candidates": located["count"].astype("int64")},
+    source = np.where(span >= 0, spans[np.maximum(span, 0)] if len(spans) else -1, -1)
+    picked = pa.array(order)
+    table = pa.table({"src_id": _take_text(symbols["id"], source), "src_name": _take_text(symbols["name"], source),
+                      "dst_id": _take_text(symbols["id"], dst[order]), "dst_name": raw["name"].take(picked),
+                      "kind": raw["kind"].take(picked), "path": raw["path"].take(picked),
+                      "line": pa.array(lines, pa.int64()), "candidates": pa.array(count[order], pa.int64())},
                      schema=schema)
     return table, external
+
+
+def _family_codes(languages: pa.ChunkedArray, family_index: dict[str, int]) -> np.ndarray:
+    """Each symbol's language family code, computed once per distinct language."""
+    distinct = pc.unique(languages)
+    codes = np.array([family_index[language_family(lang)] for lang in distinct.to_pylist()], dtype=np.int64)
+    return codes[_codes(languages, distinct)]

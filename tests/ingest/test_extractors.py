@@ -94,20 +94,57 @@ def test_manifest_records_source_tools_and_counts(workspace, polyglot_repo) -> N
         assert workspace.project("p").table(table).is_file()
 
 
-def test_cscope_and_tree_sitter_find_the_same_c_calls(workspace) -> None:
+C_TREE = {
+    "shapes.h": "typedef unsigned int u32;\nstruct point { u32 x; u32 y; };\nint point_norm(const struct point *p);\n",
+    "shapes.c": """#include "shapes.h"
+
+/* point_norm() is named here, not called */
+static u32 square(u32 v)
+{
+    return v * v;
+}
+
+int point_norm(const struct point *p)
+{
+    const char *label = "square(p->x)";
+    return square(p->x) + square(p->y);
+}
+
+struct ops { int (*norm)(const struct point *p); };
+
+int use_ops(struct ops *o, struct point *p)
+{
+    u32 total = 0;
+    total += o->norm(p);
+    total += point_norm(p);
+    return total;
+}
+""",
+}
+
+
+def test_cscope_and_tree_sitter_find_the_same_c_references(workspace, tmp_path) -> None:
     from forklift_core.ingest.cscope import cscope_available
 
     if not cscope_available():
         pytest.skip("cscope is not installed")
-    with_cscope = ingest(str(POLYGLOT), "cs", workspace, IngestConfig(use_cscope=True))
-    without = ingest(str(POLYGLOT), "ts", workspace, IngestConfig(use_cscope=False))
-    assert (with_cscope["c_calls_from"], without["c_calls_from"]) == ("cscope", "tree-sitter")
+    for name, text in C_TREE.items():
+        (tmp_path / name).write_text(text)
+    by_cscope = ingest(str(tmp_path), "cs", workspace, IngestConfig(c_references="cscope"))
+    by_tree_sitter = ingest(str(tmp_path), "ts", workspace, IngestConfig(c_references="tree-sitter"))
+    assert (by_cscope["c_references_from"], by_tree_sitter["c_references_from"]) == ("cscope", "tree-sitter")
 
-    def c_calls(project: str) -> set[tuple[str, str, int]]:
+    def edges(project: str, kind: str) -> set[tuple[str, str, str, int]]:
         rows = IndexReader(workspace.project(project)).table("references").to_pylist()
-        return {(r["src_name"], r["dst_name"], r["line"]) for r in rows if r["path"] == "c/stack.c" and r["kind"] == "call"}
+        return {(r["src_name"], r["dst_name"], r["path"], r["line"]) for r in rows if r["kind"] == kind}
 
-    assert c_calls("cs") == c_calls("ts") == {("stack_drain", "stack_pop", 29)}
+    calls = edges("cs", "call")
+    assert calls == edges("ts", "call") == {("point_norm", "square", "shapes.c", 12),
+                                            ("use_ops", "point_norm", "shapes.c", 21)}
+    uses = edges("cs", "use")
+    assert uses == edges("ts", "use")  # the comment, the string and the field call `o->norm` are no edges
+    assert {("square", "u32", "shapes.c", 4), ("point_norm", "point", "shapes.c", 9),
+            ("use_ops", "ops", "shapes.c", 17), ("use_ops", "u32", "shapes.c", 19)} <= uses
 
 
 def test_no_reference_resolves_across_unrelated_languages(workspace) -> None:

@@ -34,14 +34,14 @@ def test_a_reingest_reads_only_changed_files_reports_the_change_and_matches_a_fr
         "int stack_peek(struct stack *s)\n{\n    return s->items[s->top - 1];\n}\n\nint stack_pop(struct stack *s)"))
     removed = next((tree / "go").rglob("*.go"))
     removed.unlink()
-    read_again: list[str] = []
-    import forklift_core.ingest.index as index_module
+    planned: list[list[str]] = []
+    import forklift_core.ingest.extraction as extraction
 
-    real_run_ctags = index_module.run_ctags
-    monkeypatch.setattr(index_module, "run_ctags", lambda root, files, *a: read_again.extend(f.path for f in files)
-                        or real_run_ctags(root, files, *a))
+    real_plan = extraction.plan_extraction
+    monkeypatch.setattr(extraction, "plan_extraction", lambda files, *a: planned.append([f.path for f in files])
+                        or real_plan(files, *a))
     changed = ingest(str(tree), "p", workspace)
-    assert read_again == ["c/stack.c"]  # ctags read the one changed file, nothing else
+    assert planned == [["c/stack.c"]] and changed["extracted_files"] == 1  # the one changed file, nothing else
     report = changed["changes"]
     assert (report["files_changed"], report["files_removed"], report["files_added"]) == (1, 1, 0)
     assert any(e.startswith("stack_peek (c/stack.c:") for e in report["examples"]["added"])

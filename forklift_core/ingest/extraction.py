@@ -1,0 +1,206 @@
+"""Extraction in worker processes: ctags chunks with their snippets, tree-sitter batches, cscope shards.
+
+Every task runs in a spawned worker (parsing holds the GIL) and hands back Arrow columns; the main process only
+plans, schedules and collects, so all cores stay busy to the last task and no million Python objects pile up in it.
+C references come from cscope when it is installed (its lexer marks calls for a fraction of a tree-sitter parse);
+the other languages' from one tree-sitter pass. A tree-sitter pass over a file ctags already read runs only for
+the references it adds.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Collection, Iterable, Sequence, TypeVar
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from forklift_core.config import IngestConfig
+from forklift_core.ingest.cscope import cscope_available, cscope_safe, cscope_uses
+from forklift_core.errors import ToolError
+from forklift_core.ingest.ctags import ctags_version, run_ctags
+from forklift_core.ingest.definitions import Definition, enrich_file, group_by_path
+from forklift_core.ingest.incremental import USES_SCHEMA, uses_table
+from forklift_core.ingest.tables import to_table
+from forklift_core.ingest.treesitter import FileTask, extract_batch, make_pool, treesitter_available, treesitter_tasks
+from forklift_core.progress import Progress
+from forklift_core.records import FileRecord, Symbol
+
+# Work per task: small enough that both cores stay busy to the end and progress moves, big enough that a
+# process start or a database header is noise.
+CTAGS_CHUNK_BYTES = 4 << 20
+CSCOPE_SHARD_BYTES = 24 << 20
+TREESITTER_BATCH_FILES = 64
+_FLUSH_SYMBOLS = 50_000  # symbols held as Python objects before they become Arrow columns
+
+T = TypeVar("T")
+
+
+@dataclass
+class ExtractionPlan:
+    """Which files each extractor reads, cut into tasks."""
+
+    ctags: list[list[str]] = field(default_factory=list)
+    treesitter: list[list[FileTask]] = field(default_factory=list)
+    cscope: list[list[str]] = field(default_factory=list)
+    treesitter_definitions: bool = False
+    c_references: str = ""  # cscope | tree-sitter | '' (no C file, or references off)
+
+    @property
+    def task_count(self) -> int:
+        """Tasks in all."""
+        return len(self.ctags) + len(self.treesitter) + len(self.cscope)
+
+
+@dataclass
+class Extracted:
+    """What the workers found: the symbols (snippets and docs attached) and the raw name uses."""
+
+    symbols: pa.Table
+    uses: pa.Table
+    c_references: str
+
+
+def chunk_by_size(items: Sequence[T], sizes: Sequence[int], target: int) -> list[list[T]]:
+    """Consecutive runs of items of about `target` bytes each (the order kept, so results concatenate in order)."""
+    chunks: list[list[T]] = []
+    current: list[T] = []
+    load = 0
+    for item, size in zip(items, sizes):
+        current.append(item)
+        load += size
+        if load >= target:
+            chunks.append(current)
+            current, load = [], 0
+    return chunks + ([current] if current else [])
+
+
+def choose_extractor(config: IngestConfig) -> str:
+    """ctags when present (or asked for), tree-sitter otherwise; a clear error when neither works."""
+    if config.extractor in ("auto", "ctags") and ctags_version():
+        return "ctags"
+    if config.extractor == "ctags":
+        raise ToolError("Universal Ctags is not installed (apt-get install universal-ctags)")
+    if treesitter_available():
+        return "tree-sitter"
+    raise ToolError("neither Universal Ctags nor tree-sitter grammars are available")
+
+
+def c_references_from(config: IngestConfig) -> str:
+    """Where C references come from under this config on this machine: cscope or tree-sitter."""
+    if config.c_references == "tree-sitter" and treesitter_available():
+        return "tree-sitter"
+    return "cscope" if cscope_available() else "tree-sitter"
+
+
+def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestConfig) -> ExtractionPlan:
+    """Cut the code files into ctags chunks, tree-sitter batches and cscope shards."""
+    code = sorted((f for f in files if f.language), key=lambda f: f.path)
+    plan = ExtractionPlan(treesitter_definitions=extractor == "tree-sitter")
+    if extractor == "ctags":
+        plan.ctags = chunk_by_size([f.path for f in code], [f.size for f in code], CTAGS_CHUNK_BYTES)
+    c_files = [f for f in code if f.language == "C"]
+    if config.references and c_files:
+        plan.c_references = c_references_from(config)
+    by_cscope = [f for f in c_files if cscope_safe(f.path)] if plan.c_references == "cscope" else []
+    plan.cscope = chunk_by_size([f.path for f in by_cscope], [f.size for f in by_cscope], CSCOPE_SHARD_BYTES)
+    skipped = {f.path for f in by_cscope}
+    # Tree-sitter reads a file for its definitions (no ctags) or for references nothing cheaper gives.
+    wanted = [f for f in code if plan.treesitter_definitions or (config.references and f.path not in skipped)]
+    tasks = treesitter_tasks([(f.path, f.language) for f in wanted])
+    plan.treesitter = [tasks[i:i + TREESITTER_BATCH_FILES] for i in range(0, len(tasks), TREESITTER_BATCH_FILES)]
+    return plan
+
+
+def symbols_table(root: Path, defs: Iterable[Definition], config: IngestConfig) -> pa.Table:
+    """Definitions with end lines, snippets and docs, file by file, as the symbols table (sorted by path, line)."""
+    chunks: list[pa.Table] = [to_table([], Symbol)]
+    pending: list[Symbol] = []
+    for path, items in group_by_path(list(defs)).items():
+        text = (root / path).read_bytes().decode("utf-8", "replace")
+        pending.extend(enrich_file(items, text, config))
+        if len(pending) >= _FLUSH_SYMBOLS:
+            chunks.append(to_table(pending, Symbol))
+            pending = []
+    chunks.append(to_table(pending, Symbol))
+    return pa.concat_tables(chunks)
+
+
+def ctags_task(root: str, paths: list[str], config: IngestConfig) -> pa.Table:
+    """One ctags chunk, in a worker: the files' symbols with their snippets."""
+    defs = run_ctags(root, paths, config.ctags_timeout_s, config.ctags_memory_mb)
+    return symbols_table(Path(root), defs, config)
+
+
+def treesitter_task(root: str, tasks: list[FileTask], definitions: bool, references: bool,
+                    config: IngestConfig) -> tuple[pa.Table, pa.Table]:
+    """One tree-sitter batch, in a worker: (symbols when tree-sitter is the extractor, name uses)."""
+    defs, refs = extract_batch(root, tasks, definitions, references)
+    return (symbols_table(Path(root), defs, config) if definitions else to_table([], Symbol)), uses_table(refs)
+
+
+def cscope_task(root: str, paths: list[str], type_names: Collection[str], config: IngestConfig) -> pa.Table:
+    """One cscope shard, in a worker: its C files' call sites and type uses."""
+    return cscope_uses(root, paths, type_names, config.ctags_timeout_s, config.ctags_memory_mb)
+
+
+def c_type_names(symbols: pa.Table) -> set[str]:
+    """Names of C typedefs: an unmarked cscope symbol with one of these names is a type use."""
+    typedefs = pc.and_(pc.equal(symbols["language"], "C"), pc.equal(symbols["kind"], "type"))
+    return set(symbols.filter(typedefs)["name"].to_pylist())
+
+
+class _Collector:
+    """Futures of one stage, gathered in submission order with progress as each completes."""
+
+    def __init__(self, progress: Progress, plan: ExtractionPlan, start: float, span: float) -> None:
+        self.progress, self.total, self.start, self.span, self.done = progress, plan.task_count, start, span, 0
+
+    def gather(self, futures: list[Future], label: str) -> list:  # type: ignore[type-arg]
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            self.done += len(finished)
+            self.progress.report(self.start + self.span * self.done / max(1, self.total),
+                                 f"{label}: {self.done}/{self.total} tasks")
+        return [f.result() for f in futures]
+
+
+def run_extraction(root: Path, files: Sequence[FileRecord], extractor: str, config: IngestConfig,
+                   progress: Progress, known_types: Collection[str] = ()) -> Extracted:
+    """Run the plan on a pool of one worker per shard; cscope shards go last, with every C typedef name known.
+
+    `known_types` adds typedef names of files not read again (a re-ingest). Raises CancelledError when cancelled
+    (pending tasks are dropped).
+    """
+    plan = plan_extraction(files, extractor, config)
+    symbols, uses = [to_table([], Symbol)], [USES_SCHEMA.empty_table()]
+    if not plan.task_count:
+        return Extracted(symbols[0], uses[0], plan.c_references)
+    collector = _Collector(progress, plan, 0.3, 0.55)
+    pool: ProcessPoolExecutor = make_pool(config.shard_count)
+    try:
+        where = str(root)
+        first = [pool.submit(ctags_task, where, paths, config) for paths in plan.ctags]
+        parsed = [pool.submit(treesitter_task, where, batch, plan.treesitter_definitions, config.references, config)
+                  for batch in plan.treesitter]
+        symbols += collector.gather(first, "ctags")
+        if plan.cscope:  # typedef names come from ctags (or tree-sitter), so the shards wait for them
+            if plan.treesitter_definitions:
+                done = collector.gather(parsed, "tree-sitter")
+                symbols += [s for s, _ in done]
+                uses += [u for _, u in done]
+                parsed = []
+            types = c_type_names(pa.concat_tables(symbols)) | set(known_types)
+            shards = [pool.submit(cscope_task, where, paths, types, config) for paths in plan.cscope]
+            uses += collector.gather(shards, "cscope")
+        for found, used in collector.gather(parsed, "tree-sitter"):
+            symbols.append(found)
+            uses.append(used)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return Extracted(pa.concat_tables(symbols), pa.concat_tables(uses), plan.c_references)
