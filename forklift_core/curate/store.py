@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS judgments (   -- blind A/B verdicts from the Compare 
 );
 """
 
+_FACT_FIELDS = ("id", "family", "subject", "symbol_id", "path", "line", "end_line", "evidence", "data", "needs_review")
 _PAIR_FIELDS = ("id", "kind", "family", "fact_id", "template_id", "split", "test_kind", "question", "answer",
                 "concise", "rejected", "negative_kind", "status", "flags")
 
@@ -178,33 +179,39 @@ class CurationStore:
                                       "ON f.id = p.fact_id WHERE p.version > 1")
                         if new_facts.get(fact_id) != (evidence, data)]
             db.executemany("UPDATE pairs SET status = 'flagged', flags = ? WHERE id = ?", outdated)
+            fact_rows = [(f.id, f.family, f.subject, f.symbol_id, f.path, f.line, f.end_line, f.evidence,
+                          json.dumps(f.data, sort_keys=True), int(f.needs_review)) for f in facts]
+            # Only what differs is written: a regeneration after a small change touches a few rows, not the
+            # whole store (and its text index).
+            stored_facts = {row[0]: tuple(row) for row in db.execute(f"SELECT {', '.join(_FACT_FIELDS)} FROM facts")}
+            referenced = {r["fact_id"] for r in rows}  # a fact no pair asks about is not kept
+            changed_facts = [row for row in fact_rows if row[0] in referenced and stored_facts.get(row[0]) != row]
             db.executemany(
-                "INSERT INTO facts (id, family, subject, symbol_id, path, line, end_line, evidence, data, needs_review) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET family=excluded.family, "
-                "subject=excluded.subject, symbol_id=excluded.symbol_id, path=excluded.path, line=excluded.line, "
-                "end_line=excluded.end_line, evidence=excluded.evidence, data=excluded.data, "
-                "needs_review=excluded.needs_review",
-                [(f.id, f.family, f.subject, f.symbol_id, f.path, f.line, f.end_line, f.evidence,
-                  json.dumps(f.data, sort_keys=True), int(f.needs_review)) for f in facts])
+                f"INSERT INTO facts ({', '.join(_FACT_FIELDS)}) VALUES ({', '.join('?' for _ in _FACT_FIELDS)}) "
+                "ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{c}=excluded.{c}" for c in _FACT_FIELDS[1:]),
+                changed_facts)
             touched = {r["id"] for r in db.execute("SELECT id FROM pairs WHERE version > 1")}
-            stale = [(pid,) for (pid,) in db.execute("SELECT id FROM pairs WHERE version = 1")
-                     if pid not in incoming]
+            generated = {row[0]: tuple(row) for row in
+                         db.execute(f"SELECT {', '.join(_PAIR_FIELDS)} FROM pairs WHERE version = 1")}
+            stale = [(pid,) for pid in generated if pid not in incoming]
             db.executemany("DELETE FROM pairs WHERE id = ?", stale)
             columns = ", ".join(_PAIR_FIELDS)
             marks = ", ".join("?" for _ in _PAIR_FIELDS)
             refresh = ", ".join(f"{c}=excluded.{c}" for c in _PAIR_FIELDS if c != "id")
+            written = [tuple(r[c] for c in _PAIR_FIELDS) for r in rows]
+            written = [row for row in written if row[0] not in touched and generated.get(row[0]) != row]
             db.executemany(
                 f"INSERT INTO pairs ({columns}, created_at, updated_at) VALUES ({marks}, ?, ?) "
                 f"ON CONFLICT(id) DO UPDATE SET {refresh}, updated_at=excluded.updated_at WHERE pairs.version = 1",
-                [tuple(r[c] for c in _PAIR_FIELDS) + (now, now) for r in rows])
+                [row + (now, now) for row in written])
             db.execute("DELETE FROM facts WHERE id NOT IN (SELECT fact_id FROM pairs)")
             db.execute("DELETE FROM secret_hits")
             db.executemany("INSERT OR IGNORE INTO secret_hits VALUES (?,?,?,?)",
                            [(h.kind, h.path, h.line, h.fingerprint) for h in hits])
             db.executemany("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                            [(k, json.dumps(v, sort_keys=True, default=str)) for k, v in meta.items()])
-        return {"stored": len(rows), "kept_edited": len(touched), "dropped_stale": len(stale),
-                "flagged_edited": len(outdated)}
+        return {"stored": len(rows), "written": len(written), "facts_written": len(changed_facts),
+                "kept_edited": len(touched), "dropped_stale": len(stale), "flagged_edited": len(outdated)}
 
     def pairs(self, kind: str | None = None, statuses: Sequence[str] | None = None,
               split: str | None = None) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from forklift_core.generate.answers import render
 from forklift_core.generate.facts import IndexView, build_facts
 from forklift_core.generate.grounding import Vocabulary, ungrounded_mentions
 from forklift_core.generate.negatives import hard_negatives
-from forklift_core.generate.secrets import SecretHit, SecretRedactor
+from forklift_core.generate.secrets import CleanTexts, SecretHit, SecretRedactor
 from forklift_core.generate.split import plan_splits
 from forklift_core.generate.templates import Template, phrasings
 from forklift_core.ingest.tables import IndexReader
@@ -95,7 +95,7 @@ def generate(project: str, workspace: Workspace, config: GenerateConfig | None =
     facts = build_facts(view, config)
     progress.report(0.15, f"{len(facts)} facts; scanning for secrets")
     hits: list[SecretHit] = []
-    redactor = SecretRedactor()
+    redactor = SecretRedactor(CleanTexts(paths.root / "secret_scan_clean.bin"))
     if config.scan_secrets:
         facts, hits = redact_facts(facts, redactor)
     vocab = Vocabulary.build(view.paths, view.symbols, [f["command"] for f in view.build_facts])
@@ -146,6 +146,7 @@ def generate(project: str, workspace: Workspace, config: GenerateConfig | None =
             "detect_secrets": package_version("detect-secrets"), "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                                                       time.gmtime())}
     stored = CurationStore(paths.curation_db).replace_generated(facts, [*qa, *prefs], hits, meta)
+    redactor.clean.save()  # after the store: a run that fails before it leaves the cache as it was
     summary = _summary(project, facts, qa, prefs, hits, stored, time.perf_counter() - started)
     progress.report(1.0, f"{len(qa)} Q&A and {len(prefs)} preference pairs")
     return summary

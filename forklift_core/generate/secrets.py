@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+import posixpath
 import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterable
 
 # Rules for the credentials most likely to leak into a code-model dataset.
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -71,6 +73,22 @@ def is_high_entropy_token(value: str) -> bool:
     return all(classes) and shannon_entropy(value) >= _MIN_TOKEN_ENTROPY
 
 
+@lru_cache(maxsize=1 << 20)
+def _plugin_findings(suffix: str, line: str) -> tuple[tuple[str, str], ...]:
+    """detect-secrets' findings on one line of a file with this suffix (the keyword plugin reads the file type).
+
+    Remembered: a snippet is the evidence of several facts and comes back inside their answers, so most lines are
+    seen many times in one generation.
+    """
+    found = []
+    for plugin in _plugins():
+        # analyze_line directly: the repository's own "pragma: allowlist secret" comments are not trusted.
+        for secret in plugin.analyze_line(filename=f"snippet{suffix}", line=line, line_number=1):
+            if secret.secret_value:
+                found.append((secret.type, secret.secret_value))
+    return tuple(found)
+
+
 def detect(text: str, path: str = "", first_line: int = 1) -> list[tuple[str, str, int]]:
     """Every (kind, value, line) that looks like a secret in the text."""
     found: list[tuple[str, str, int]] = []
@@ -88,13 +106,90 @@ def detect(text: str, path: str = "", first_line: int = 1) -> list[tuple[str, st
     for match in _TOKEN_CANDIDATE.finditer(text):
         if is_high_entropy_token(match.group(0)):
             found.append(("High-entropy token", match.group(0), line_of(match.start())))
+    suffix = posixpath.splitext(path)[1]
     for number, line in enumerate(text.splitlines(), first_line):
-        for plugin in _plugins():
-            # analyze_line directly: the repository's own "pragma: allowlist secret" comments are not trusted.
-            for secret in plugin.analyze_line(filename=path or "snippet", line=line, line_number=number):
-                if secret.secret_value:
-                    found.append((secret.type, secret.secret_value, number))
+        found.extend((kind, value, number) for kind, value in _plugin_findings(suffix, line))
     return found
+
+
+def _trie_pattern(values: Iterable[str]) -> str:
+    """A regex matching any of the values, longest first, with shared prefixes factored out.
+
+    Hundreds of values as a plain alternation are tried one by one at every position of every text; as a trie the
+    first character already rules out almost all of them.
+    """
+    trie: dict[str, Any] = {}
+    for value in values:
+        node = trie
+        for char in value:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        parts = []
+        while len(node) == 1 and "" not in node:  # a chain of single children: no group needed
+            (char, node), = node.items()
+            parts.append(re.escape(char))
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if branches:
+            body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+            parts.append(f"(?:{body})?" if "" in node else body)
+        return "".join(parts)
+
+    return emit(trie)
+
+
+def scanner_version() -> str:
+    """What a clean verdict depends on: ForkLift's rules, its skipped plugins and detect-secrets' version."""
+    from forklift_core.versions import package_version
+
+    rules = "|".join([p.pattern for _, p in _RULES] + [_PROSE_SECRET.pattern, _TOKEN_CANDIDATE.pattern,
+                                                       str(_MIN_TOKEN_ENTROPY), *sorted(_SKIPPED_PLUGINS)])
+    return hashlib.sha256(f"{rules}|{package_version('detect-secrets')}".encode()).hexdigest()[:16]
+
+
+class CleanTexts:
+    """Digests of texts a scan found nothing in, kept beside a project so a regeneration scans only new text.
+
+    Only clean verdicts are kept (a text with a finding is scanned every time), and never a text itself. The file
+    starts with the scanner version: other rules or another detect-secrets mean an empty cache.
+    """
+
+    _DIGEST = 16
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._known: set[bytes] = set()
+        self._added = 0
+        if path is not None and path.is_file():
+            data = path.read_bytes()
+            version, _, digests = data.partition(b"\n")
+            if version.decode(errors="replace") == scanner_version():
+                self._known = {digests[i:i + self._DIGEST] for i in range(0, len(digests), self._DIGEST)}
+
+    @classmethod
+    def digest(cls, text: str, suffix: str) -> bytes:
+        """The key of one text as a file of this suffix would be scanned."""
+        return hashlib.blake2b(f"{suffix}\0{text}".encode(), digest_size=cls._DIGEST).digest()
+
+    def __contains__(self, key: bytes) -> bool:
+        return key in self._known
+
+    def add(self, key: bytes) -> None:
+        """Remember one clean text."""
+        if key not in self._known:
+            self._known.add(key)
+            self._added += 1
+
+    def save(self) -> None:
+        """Write the digests back when anything was added (atomically: a crash keeps the old file)."""
+        if self.path is None or not self._added:
+            return
+        from forklift_core.workspace import atomic_path
+
+        with atomic_path(self.path) as tmp:
+            tmp.write_bytes(scanner_version().encode() + b"\n" + b"".join(sorted(self._known)))
+        self._added = 0
 
 
 class SecretRedactor:
@@ -104,25 +199,36 @@ class SecretRedactor:
     file's docstring where no rule would have spotted it. Values are held in memory only, never written.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, clean: CleanTexts | None = None) -> None:
+        self.clean = clean or CleanTexts()
         self._kinds: dict[str, str] = {}  # value -> kind
+        self._pattern: re.Pattern[str] | None = None
+        self._pattern_size = 0
         self.hits: list[SecretHit] = []
 
     def learn(self, text: str, path: str = "", first_line: int = 1) -> None:
-        """Detect the secrets in a text and remember their values."""
-        for kind, value, line in detect(text, path, first_line) if text else []:
-            if value and value.strip():
-                self._kinds.setdefault(value, kind)
-                self.hits.append(SecretHit(kind, path, line, _fingerprint(value)))
+        """Detect the secrets in a text and remember their values (a text known clean is not scanned again)."""
+        if not text:
+            return
+        key = CleanTexts.digest(text, posixpath.splitext(path)[1])
+        if key in self.clean:
+            return
+        found = [(kind, value, line) for kind, value, line in detect(text, path, first_line) if value and value.strip()]
+        for kind, value, line in found:
+            self._kinds.setdefault(value, kind)
+            self.hits.append(SecretHit(kind, path, line, _fingerprint(value)))
+        if not found:
+            self.clean.add(key)
 
     def redact(self, text: str) -> str:
         """The text with every known value replaced by [REDACTED:kind] (longest values first)."""
         if not text or not self._kinds:
             return text
-        for value in sorted(self._kinds, key=len, reverse=True):
-            if value in text:
-                text = text.replace(value, f"[REDACTED:{self._kinds[value]}]")
-        return text
+        if self._pattern is None or self._pattern_size != len(self._kinds):
+            # One pattern for every value, rebuilt only when a value was learnt: a pass per text, not per value.
+            self._pattern = re.compile(_trie_pattern(self._kinds))
+            self._pattern_size = len(self._kinds)
+        return self._pattern.sub(lambda m: f"[REDACTED:{self._kinds[m.group(0)]}]", text)
 
 
 def redact(text: str, path: str = "", first_line: int = 1) -> tuple[str, list[SecretHit]]:

@@ -162,12 +162,22 @@ def test_an_edited_pair_whose_fact_changed_on_reingest_is_kept_and_flagged(tmp_p
         for pair in edited.values():
             db.execute("UPDATE pairs SET answer = ?, version = 2, status = 'accepted' WHERE id = ?",
                        ("Edited by a reviewer.", pair["id"]))
-    assert generate("poly", workspace)["store"]["flagged_edited"] == 0  # nothing changed: nothing flagged
+    unchanged = generate("poly", workspace)["store"]
+    assert (unchanged["flagged_edited"], unchanged["written"]) == (0, 0)  # nothing changed: nothing touched
+    before = {p["id"]: p["updated_at"] for p in store.pairs()}
 
     geometry = tree / "py" / "shapes" / "geometry.py"  # Circle.area moves down two lines; stack_pop stays
     geometry.write_text(geometry.read_text().replace("class Circle:", "# Shapes with a radius.\n\nclass Circle:"))
     assert ingest(str(tree), "poly", workspace)["changes"]["files_changed"] == 1
-    assert generate("poly", workspace)["store"]["flagged_edited"] == 1
+    stored = generate("poly", workspace)["store"]
+    assert stored["flagged_edited"] == 1
+    # Only the pairs whose fact changed are rewritten: nothing about the other languages' files is touched.
+    assert 0 < stored["written"] < stored["stored"] / 4
+    with store.read() as db:
+        fact_path = dict(db.execute("SELECT p.id, f.path FROM pairs p JOIN facts f ON f.id = p.fact_id").fetchall())
+    after = {p["id"]: p["updated_at"] for p in store.pairs()}
+    elsewhere = [pid for pid, path in fact_path.items() if path and not path.startswith("py/") and pid in before]
+    assert elsewhere and all(after[pid] == before[pid] for pid in elsewhere)
     moved = store.pairs()
     area = next(p for p in moved if p["id"] == edited["Where is `Circle.area` defined?"]["id"])
     pop = next(p for p in moved if p["id"] == edited["Where is `stack_pop` defined?"]["id"])
@@ -193,3 +203,31 @@ def test_secrets_are_redacted_counted_and_listed(tmp_path, workspace) -> None:
     kinds = {h["kind"] for h in store.secret_hits()}
     assert {"Hugging Face token", "AWS access key id"} <= kinds
     assert all(h["path"] == "shapes/settings.py" for h in store.secret_hits())
+
+
+def test_a_regeneration_scans_only_new_text_and_still_redacts(tmp_path, workspace, monkeypatch) -> None:
+    from forklift_core.generate import secrets
+
+    repo = tmp_path / "repo"
+    shutil.copytree(POLYGLOT / "py", repo)
+    token = "hf_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3"
+    (repo / "shapes" / "settings.py").write_text(f'def connect():\n    """Connect with token {token}."""\n    return 1\n')
+    ingest(str(repo), "leaky", workspace)
+    scanned: list[str] = []
+    real_detect = secrets.detect
+    monkeypatch.setattr(secrets, "detect", lambda text, *a: scanned.append(text) or real_detect(text, *a))
+    first = generate("leaky", workspace)
+    first_scans = len(scanned)
+    scanned.clear()
+    again = generate("leaky", workspace)
+    # Only the texts holding the token are scanned again; every clean text is known by its digest.
+    assert scanned and len(scanned) < first_scans / 10 and all(token in text for text in scanned)
+    assert again["secrets_redacted"] == first["secrets_redacted"] > 0
+    store = CurationStore(workspace.project("leaky").curation_db)
+    assert token not in json.dumps(store.pairs())
+    assert token.encode() not in (workspace.project("leaky").root / "secret_scan_clean.bin").read_bytes()
+
+    (workspace.project("leaky").root / "secret_scan_clean.bin").write_bytes(b"other-scanner\n" + b"x" * 32)
+    scanned.clear()
+    generate("leaky", workspace)
+    assert len(scanned) == first_scans  # another scanner's verdicts are not trusted: everything is scanned again
