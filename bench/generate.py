@@ -6,6 +6,8 @@ Run with `.venv/bin/python bench/generate.py`. Prints the figures and the batche
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,9 +20,13 @@ from forklift_core.models import DEFAULT_LM_ID, load_lm
 from forklift_core.progress import Progress
 from forklift_core.workspace import Workspace
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from repos import CACHE  # noqa: E402
 
-def pairs_per_second(tree: Path, workspace: Workspace) -> None:
-    """Ingest once, then time the generate stage alone (hard negatives, secrets scanned)."""
+
+def pairs_per_second(tree: Path, workspace: Workspace, touch: str) -> None:
+    """Ingest once, time the generate stage alone (hard negatives, secrets scanned), then the regeneration with
+    nothing changed and after one file changed (re-ingested), each as a ratio to the first generation."""
     ingest(str(tree), "bench", workspace)
     started = time.perf_counter()
     summary = generate("bench", workspace, GenerateConfig())
@@ -29,6 +35,22 @@ def pairs_per_second(tree: Path, workspace: Workspace) -> None:
     print(f"generate on {tree.name}: {summary['facts']} facts, {summary['sft_pairs']} Q&A + {summary['dpo_pairs']} "
           f"preference pairs in {seconds:.1f} s = {pairs / seconds:.0f} pairs/s "
           f"(secrets redacted: {summary['secrets_redacted']})")
+    started = time.perf_counter()
+    again = generate("bench", workspace, GenerateConfig())
+    unchanged = time.perf_counter() - started
+    print(f"regenerate, nothing changed: {unchanged:.1f} s = {unchanged / seconds:.2f}x of the first, "
+          f"{again['store']['written']} pairs and {again['store']['facts_written']} facts written")
+    path = tree / touch  # a hard-linked copy: unlink first, the original stays as it was
+    content = path.read_bytes() + b"\n\ndef forklift_bench_added(value):\n    return value\n"
+    path.unlink()
+    path.write_bytes(content)
+    ingest(str(tree), "bench", workspace)
+    started = time.perf_counter()
+    changed = generate("bench", workspace, GenerateConfig())
+    one = time.perf_counter() - started
+    print(f"regenerate after one file changed: {one:.1f} s = {one / seconds:.2f}x of the first, "
+          f"{changed['store']['written']} of {changed['store']['stored']} pairs and "
+          f"{changed['store']['facts_written']} facts written")
 
 
 def onpolicy_throughput(workspace: Workspace, prompts: int, batch_size: int, max_new_tokens: int) -> None:
@@ -54,6 +76,7 @@ def onpolicy_throughput(workspace: Workspace, prompts: int, batch_size: int, max
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("tree", nargs="?", type=Path)
+    parser.add_argument("--touch", default="utils/__init__.py", help="the file changed before the regeneration")
     parser.add_argument("--prompts", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--max-new-tokens", type=int, default=48)
@@ -62,9 +85,11 @@ def main() -> None:
         import transformers
 
         args.tree = Path(transformers.__file__).parent
-    with tempfile.TemporaryDirectory() as folder:
-        workspace = Workspace(Path(folder))
-        pairs_per_second(args.tree, workspace)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as folder:  # same file system as the trees: hard links work
+        copy = Path(folder) / "tree"
+        subprocess.run(["cp", "-al", str(args.tree), str(copy)], check=True)
+        pairs_per_second(copy, Workspace(Path(folder) / "ws"), args.touch)
         onpolicy_throughput(Workspace.default(), args.prompts, args.batch_size, args.max_new_tokens)
 
 

@@ -75,7 +75,7 @@ class StageConfig:
 DEFAULT_SKIP_DIRS = (
     ".git", ".hg", ".svn", "node_modules", "vendor", "third_party", "thirdparty", "external", ".venv",
     "venv", "site-packages", "__pycache__", ".tox", ".mypy_cache", ".pytest_cache", "bower_components",
-    "Pods", "dist", "build", "target", ".idea", ".vscode", "workspace",
+    "Pods", "dist", "build", "target", ".idea", ".vscode", "workspace", ".cache",
 )
 
 

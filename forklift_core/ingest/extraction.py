@@ -12,7 +12,7 @@ from __future__ import annotations
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Collection, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Collection, Iterable, Sequence, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -34,6 +34,9 @@ CTAGS_CHUNK_BYTES = 4 << 20
 CSCOPE_SHARD_BYTES = 24 << 20
 TREESITTER_BATCH_FILES = 64
 _FLUSH_SYMBOLS = 50_000  # symbols held as Python objects before they become Arrow columns
+# Below this many bytes of code the tasks run in this process: starting workers (a second each, importing Arrow
+# and the grammars) would cost more than the parallel work saves.
+INLINE_BYTES = 4 << 20
 
 T = TypeVar("T")
 
@@ -152,6 +155,22 @@ def c_type_names(symbols: pa.Table) -> set[str]:
     return set(symbols.filter(typedefs)["name"].to_pylist())
 
 
+class InlineExecutor:
+    """The pool's submit/shutdown run in this process, for an input too small to be worth the workers."""
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future:  # type: ignore[type-arg]
+        """Run now; the future holds the result or the error."""
+        future: Future = Future()  # type: ignore[type-arg]
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever reads the future, as a pool would
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        """Nothing to stop."""
+
+
 class _Collector:
     """Futures of one stage, gathered in submission order with progress as each completes."""
 
@@ -182,7 +201,9 @@ def run_extraction(root: Path, files: Sequence[FileRecord], extractor: str, conf
     if not plan.task_count:
         return Extracted(symbols[0], uses[0], plan.c_references)
     collector = _Collector(progress, plan, 0.3, 0.55)
-    pool: ProcessPoolExecutor = make_pool(config.shard_count)
+    size = sum(f.size for f in files if f.language)
+    pool: ProcessPoolExecutor | InlineExecutor = (
+        make_pool(config.shard_count) if size >= INLINE_BYTES and config.shard_count > 1 else InlineExecutor())
     try:
         where = str(root)
         first = [pool.submit(ctags_task, where, paths, config) for paths in plan.ctags]

@@ -159,3 +159,23 @@ def test_no_reference_resolves_across_unrelated_languages(workspace) -> None:
             assert language_family(language_for(edge["path"]).name) == language_family(target["language"]), edge
     # `this.items.push(item)` in TypeScript is not C++'s Queue::push.
     assert all(c["path"].startswith("cpp/") for c in reader.references("push")["callers"])
+
+
+@pytest.mark.parametrize("extractor", ["ctags", "tree-sitter"])
+def test_worker_processes_and_the_inline_path_build_the_same_index(workspace, monkeypatch, extractor: str) -> None:
+    import forklift_core.ingest.extraction as extraction
+
+    if extractor == "ctags" and not ctags_version():
+        pytest.skip("Universal Ctags is not installed")
+    config = IngestConfig(shards=2, extractor=extractor, incremental=False)
+    inline = ingest(str(POLYGLOT), "inline", workspace, config)
+    monkeypatch.setattr(extraction, "INLINE_BYTES", 0)  # a tiny tree through the worker pool, as a big one goes
+    pooled = ingest(str(POLYGLOT), "pooled", workspace, config)
+    assert pooled["symbols"] == inline["symbols"] > 40 and pooled["references"] == inline["references"] > 0
+
+    def rows(project: str, table: str) -> list[dict]:
+        found = IndexReader(workspace.project(project)).table(table).to_pylist()
+        return sorted(found, key=lambda r: sorted((k, str(v)) for k, v in r.items()))
+
+    for table in ("symbols", "references", "raw_uses"):
+        assert rows("pooled", table) == rows("inline", table), table
