@@ -342,6 +342,15 @@ def eval_subset(dataset: Any, rows: int, seed: int) -> Any:
     return dataset.shuffle(seed=seed).select(range(rows))
 
 
+def rows_for_steps(dataset: Any, max_steps: int, rows_per_step: int, seed: int) -> Any:
+    """The rows a fixed number of steps can reach, drawn with the seed: a 50-step try on 100k rows does not wait
+    for all of them to be tokenized. Epoch or time-budget runs (no step limit, or more steps than rows) keep all."""
+    needed = max_steps * rows_per_step
+    if max_steps <= 0 or needed >= len(dataset):
+        return dataset
+    return dataset.shuffle(seed=seed).select(range(needed))
+
+
 def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
     """Run the plan's stages into run_dir and return the final status."""
     import torch
@@ -369,6 +378,7 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
     figures: dict[str, Any] = {}
     sft_adapter = run_dir / "sft" / "adapter"
     methods = plan["method"].split("+")
+    rows_per_step = plan["batch_size"] * plan["gradient_accumulation"]
     if "sft" in methods and not (sft_adapter / "adapter_config.json").is_file():
         data = _load(dataset, "sft")
         stage_plan, train, dropped = fit_rows(plan, sft_rows(data["train"]), tokenizer, ("prompt", "completion"))
@@ -376,6 +386,8 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
                                  plan.get("eval_rows", 0), plan["seed"])
         figures.update(sft_dropped_too_long=dropped, sft_train_rows=len(train), sft_max_length=stage_plan["max_length"])
         _write_manifest(run_dir, figures)  # the app shows the dropped count while the stage runs
+        train = rows_for_steps(train, plan["sft_max_steps"], rows_per_step, plan["seed"])
+        figures["sft_rows_used"] = len(train)
         _tensorboard_dir(run_dir, "sft")
         trainer = SFTTrainer(model=load(), args=sft_config(stage_plan, run_dir / "sft", evaluation is not None),
                              train_dataset=train, eval_dataset=evaluation, processing_class=tokenizer,
@@ -383,7 +395,7 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
         _train_stage("sft", trainer, state_box, run_dir / "sft",
                      stage_deadline(plan, state_box, len(methods), SFT_TIME_SHARE if "dpo" in methods else 1.0))
         figures["sft_steps_done"] = trainer.state.global_step
-        figures["sft_rows_seen"] = trainer.state.global_step * plan["batch_size"] * plan["gradient_accumulation"]
+        figures["sft_rows_seen"] = trainer.state.global_step * rows_per_step
         figures["sft_ended_by_time_budget"] = state_box.out_of_time
         figures["sft_final_loss"] = next((r["loss"] for r in reversed(trainer.state.log_history) if "loss" in r), None)
         if state_box.diverged or state_box.stop_requested:
@@ -398,6 +410,8 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
                                  plan.get("eval_rows", 0), plan["seed"])
         figures.update(dpo_dropped_too_long=dropped, dpo_train_rows=len(train), dpo_max_length=stage_plan["max_length"])
         _write_manifest(run_dir, figures)
+        train = rows_for_steps(train, plan["dpo_max_steps"], rows_per_step, plan["seed"])
+        figures["dpo_rows_used"] = len(train)
         _tensorboard_dir(run_dir, "dpo")
         base = load()
         if (sft_adapter / "adapter_config.json").is_file():

@@ -106,6 +106,10 @@ def test_full_sft_then_dpo_run(project, tiny_llama_dir) -> None:
     assert manifest["adapter_sha256"] and manifest["seed"] == 13 and manifest["versions"]["trl"]
     assert manifest["sft_dropped_too_long"] >= 0 and manifest["wall_seconds"] > 0
     assert manifest["sft_train_rows"] > 0 and manifest["sft_max_length"] > 0
+    # Only the rows the fixed steps can reach are tokenized: 4 SFT and 2 DPO steps of batch × accumulation rows.
+    per_step = manifest["plan"]["batch_size"] * manifest["plan"]["gradient_accumulation"]
+    assert (manifest["sft_rows_used"], manifest["dpo_rows_used"]) == (4 * per_step, 2 * per_step)
+    assert manifest["sft_train_rows"] > 4 * per_step and manifest["dpo_train_rows"] > 2 * per_step
     for stage in ("sft", "dpo"):  # TensorBoard events per stage under tb/
         assert list((status.run_dir / "tb" / stage).glob("events.out.tfevents.*")), stage
     assert any(r.get("tokens_per_s") for r in status.progress)
@@ -113,11 +117,11 @@ def test_full_sft_then_dpo_run(project, tiny_llama_dir) -> None:
 
 def test_cancel_then_resume_reaches_the_planned_steps(project, tiny_llama_dir) -> None:
     launcher = LocalLauncher(project, "poly")
-    run_id = launcher.start(_plan(tiny_llama_dir, method="sft", sft_max_steps=40, save_steps=4, eval_steps=100))
+    run_id = launcher.start(_plan(tiny_llama_dir, method="sft", sft_max_steps=16, save_steps=3, eval_steps=100))
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         steps = [r["step"] for r in launcher.poll(run_id).progress if "loss" in r]
-        if steps and max(steps) >= 6:
+        if steps and max(steps) >= 4:
             break
         time.sleep(0.2)
     launcher.cancel(run_id)
@@ -128,7 +132,7 @@ def test_cancel_then_resume_reaches_the_planned_steps(project, tiny_llama_dir) -
     done = launcher.wait(run_id, interval=0.5)
     assert done.status == "completed", launcher.logs(run_id)
     steps = [r["step"] for r in done.progress if "loss" in r]
-    assert max(steps) == 40 and (done.run_dir / "adapter" / "adapter_config.json").is_file()
+    assert max(steps) == 16 and (done.run_dir / "adapter" / "adapter_config.json").is_file()
 
 
 def test_non_finite_loss_stops_with_diverged(project, tiny_llama_dir) -> None:
@@ -179,7 +183,7 @@ def test_a_few_real_steps_on_smollm2(project, smollm2_dir, models_dir, monkeypat
 
 def test_the_time_budget_ends_the_run_on_time_with_an_annealed_rate(project, tiny_llama_dir) -> None:
     launcher = LocalLauncher(project, "poly")
-    budget_minutes = 0.75
+    budget_minutes = 0.5
     run_id = launcher.start(_plan(tiny_llama_dir, method="sft", sft_max_steps=100_000, batch_size=2, eval_steps=10_000,
                                   save_steps=100_000, time_budget_minutes=budget_minutes))
     status = launcher.wait(run_id, interval=0.5)

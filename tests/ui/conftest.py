@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -60,9 +61,26 @@ def browser():
 
 
 @pytest.fixture(scope="session")
-def app_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace holding the example project as an app's first start leaves it, made once per session."""
+    from forklift_core.example import ensure_example_project
+    from forklift_core.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("example-template")
+    ensure_example_project(Workspace(root))
+    return root
+
+
+def app_workspace_from(template: Path, folder: Path) -> Path:
+    """A copy of the example workspace for one app: its start re-ingests nothing and generates nothing."""
+    shutil.copytree(template, folder, dirs_exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app_workspace(tmp_path_factory: pytest.TempPathFactory, example_template: Path) -> Path:
     """The workspace folder the session's app serves."""
-    return tmp_path_factory.mktemp("ui-ws")
+    return app_workspace_from(example_template, tmp_path_factory.mktemp("ui-ws"))
 
 
 @pytest.fixture(scope="session")

@@ -15,16 +15,16 @@ from forklift_core.workspace import Workspace
 from tests.conftest import POLYGLOT
 from tests.hub.conftest import TOKEN, make_adapter_run
 from tests.hub.fake_hub import FakeHub
-from tests.ui.conftest import SCREENSHOTS, free_port, start_app
+from tests.ui.conftest import SCREENSHOTS, app_workspace_from, free_port, start_app
 
 
 @pytest.fixture
-def hub_app(tmp_path: Path, smollm2_dir: Path):
+def hub_app(tmp_path: Path, smollm2_dir: Path, example_template: Path):
     """A fake Hub, a workspace with a generated project and a completed run, and the app pointed at both."""
     fake = FakeHub()
     fake.add_token(TOKEN, "ada")
     fake.start()
-    workspace = Workspace(tmp_path / "ws")
+    workspace = Workspace(app_workspace_from(example_template, tmp_path / "ws"))
     ingest(str(POLYGLOT), "poly", workspace)
     generate("poly", workspace)
     make_adapter_run(workspace.project("poly").runs_dir / "run-1", smollm2_dir)

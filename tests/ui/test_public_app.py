@@ -8,12 +8,12 @@ from playwright.sync_api import expect
 from forklift_core.ingest.index import ingest
 from forklift_core.workspace import Workspace
 from tests.conftest import POLYGLOT
-from tests.ui.conftest import SCREENSHOTS, free_port, start_app, upload_polyglot_archive
+from tests.ui.conftest import SCREENSHOTS, app_workspace_from, free_port, start_app, upload_polyglot_archive
 
 
 @pytest.fixture(scope="module")
-def public_app(tmp_path_factory):
-    workspace = tmp_path_factory.mktemp("public-ws")
+def public_app(tmp_path_factory, example_template):
+    workspace = app_workspace_from(example_template, tmp_path_factory.mktemp("public-ws"))
     ingest(str(POLYGLOT), "shared", Workspace(workspace))
     port = free_port()
     proc = start_app(workspace, port, {"FORKLIFT_PUBLIC": "1"})

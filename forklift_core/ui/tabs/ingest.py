@@ -139,7 +139,10 @@ def build_ingest_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     table.select(select, [browse_project, table], [detail, snippet])
 
     def on_load() -> Any:
+        # The summary and table are filled here too: when the chosen project is the one the dropdown was built
+        # with (an app restarted on a workspace that already had it), no change event would fill them.
         projects = settings.workspace.projects()
-        return gr.update(choices=projects, value=projects[0] if projects else None)
+        chosen = projects[0] if projects else None
+        return (gr.update(choices=projects, value=chosen), *refresh(chosen, "", "all"))
 
-    demo.load(on_load, None, browse_project)
+    demo.load(on_load, None, [browse_project, summary, table])
