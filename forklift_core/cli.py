@@ -48,7 +48,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from forklift_core.ingest.incremental import change_line
 
     config = IngestConfig(extractor=args.extractor, shards=args.shards, references=not args.no_references,
-                          incremental=not args.full)
+                          incremental=not args.full, c_references=args.c_references)
     progress, close = _progress_bar(args)
     try:
         summary = ingest(args.source, args.project, Workspace.default(args.workspace), config, progress)
@@ -59,7 +59,9 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         skipped = ", ".join(f"{k}={v}" for k, v in s["skipped"].items()) or "none"
         kinds = ", ".join(f"{k}={v}" for k, v in list(s["by_kind"].items())[:8])
         return (f"{s['project']}: {s['files']} files, {s['symbols']} symbols ({kinds}), "
-                f"{s['references']} references, {s['build_facts']} build facts in {s['seconds']}s\n"
+                f"{s['references']} references"
+                + (f" (C from {s['c_references_from']})" if s.get("c_references_from") else "")
+                + f", {s['build_facts']} build facts in {s['seconds']}s\n"
                 f"skipped: {skipped}\nindex: {s['index']}" + (f"\n{change_line(s)}" if change_line(s) else ""))
 
     _emit(summary, args.json, render)
@@ -384,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--extractor", default="auto", choices=["auto", "ctags", "tree-sitter"])
     ingest.add_argument("--shards", type=int, default=0, help="parallel shards (0: one per core)")
     ingest.add_argument("--no-references", action="store_true", help="skip who-calls-what edges")
+    ingest.add_argument("--c-references", default="auto", choices=["auto", "cscope", "tree-sitter"],
+                        help="where C call and type-use edges come from (auto: cscope when installed)")
     ingest.add_argument("--full", action="store_true", help="read every file again, even those whose content is "
                                                          "unchanged since the last ingest")
     _add_progress_flags(ingest)

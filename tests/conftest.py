@@ -82,7 +82,17 @@ def train_tiny_run(workspace: Workspace, project: str, model: Path) -> str:
     launcher = LocalLauncher(workspace, project)
     run_id = launcher.start(TrainPlan(base_model=str(model), method="sft", sft_max_steps=3, batch_size=4,
                                       learning_rate=0.05, eval_steps=50, save_steps=50, pairs="accepted+pending",
-                                      tensorboard=False))
+                                      tensorboard=False, eval_rows=8))
     status = launcher.wait(run_id, interval=0.5)
     assert status.status == "completed", launcher.logs(run_id)
     return run_id
+
+
+@pytest.fixture(scope="session")
+def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace holding the example project as an app's first start leaves it, made once per session."""
+    from forklift_core.example import ensure_example_project
+
+    root = tmp_path_factory.mktemp("example-template")
+    ensure_example_project(Workspace(root))
+    return root

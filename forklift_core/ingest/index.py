@@ -141,7 +141,7 @@ def _unchanged(paths: ProjectPaths, before: dict[str, Any], tree: SourceTree, wa
     """The summary of a re-ingest that found every file as it was: the previous figures, a new commit and time."""
     kept = {k: v for k, v in before.items() if k not in ("owner", "created_at", "tools", "config")}
     summary = {**kept, "source": {"kind": tree.kind, "origin": tree.origin}, "commit": tree.commit,
-               "skipped": _skipped(tree, walked), **_timing(started, timings), "reingest": True,
+               "skipped": _skipped(tree, walked), **_timing(started, timings), "reingest": True, "extracted_files": 0,
                "changes": {**delta.counts(), "symbols_added": 0, "symbols_removed": 0, "symbols_moved": 0,
                            "examples": {}}}
     write_json_atomic(paths.manifest, {**before, **summary,

@@ -60,17 +60,6 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace holding the example project as an app's first start leaves it, made once per session."""
-    from forklift_core.example import ensure_example_project
-    from forklift_core.workspace import Workspace
-
-    root = tmp_path_factory.mktemp("example-template")
-    ensure_example_project(Workspace(root))
-    return root
-
-
 def app_workspace_from(template: Path, folder: Path) -> Path:
     """A copy of the example workspace for one app: its start re-ingests nothing and generates nothing."""
     shutil.copytree(template, folder, dirs_exist_ok=True)

@@ -35,6 +35,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             f"in {summary['seconds']} s with {summary.get('extractor', '?')}\n\n"
             f"- source: `{summary.get('source', {}).get('origin', '')}` at {commit}\n"
             f"- kinds: {kinds}\n- languages: {languages}\n- skipped: {skipped}"
+            + (f"\n- C references from {summary['c_references_from']}" if summary.get("c_references_from") else "")
             + (f"\n- {html.escape(change_line(summary))}" if change_line(summary) else ""))
 
 
