@@ -106,13 +106,14 @@ def generate(project: str, workspace: Workspace, config: GenerateConfig | None =
         extra = [(Template(f"teacher.{i}", ""), text) for i, text in enumerate(paraphrases.get(fact.id, []), 1)]
         questions[fact.id] = own + extra
     plan = plan_splits(facts, config, {fid: len(q) for fid, q in questions.items()})
-    rng = random.Random(config.seed)
     qa: list[QAPair] = []
     prefs: list[PreferencePair] = []
     seen_questions: set[str] = set()
     progress.report(0.5, "writing pairs")
     for fact in facts:
         full, concise = render(fact.family, fact.data)
+        # A generator per fact: its wrong answers do not change when another fact comes or goes.
+        rng = random.Random(f"{config.seed}:{fact.id}")
         negatives = hard_negatives(view, fact, rng) if "hard" in config.negatives else []
         for index, (template, text) in enumerate(questions[fact.id]):
             if text in seen_questions:

@@ -167,7 +167,8 @@ def test_an_edited_pair_whose_fact_changed_on_reingest_is_kept_and_flagged(tmp_p
     before = {p["id"]: p["updated_at"] for p in store.pairs()}
 
     geometry = tree / "py" / "shapes" / "geometry.py"  # Circle.area moves down two lines; stack_pop stays
-    geometry.write_text(geometry.read_text().replace("class Circle:", "# Shapes with a radius.\n\nclass Circle:"))
+    geometry.write_text(geometry.read_text().replace("class Circle:", "# Shapes with a radius.\n\nclass Circle:")
+                        + "\n\ndef unit_circle_area():\n    \"\"\"The area of a circle of radius one.\"\"\"\n    return 3.14159\n")
     assert ingest(str(tree), "poly", workspace)["changes"]["files_changed"] == 1
     stored = generate("poly", workspace)["store"]
     assert stored["flagged_edited"] == 1

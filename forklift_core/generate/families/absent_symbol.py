@@ -14,6 +14,7 @@ import random
 import re
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
+from forklift_core.generate.split import stable_fraction
 from forklift_core.records import Fact, stable_id
 
 if TYPE_CHECKING:  # the index view lives in facts.py, which imports this module's builder
@@ -91,14 +92,14 @@ def known_names(view: "IndexView") -> set[str]:
 
 def facts(view: "IndexView", config: "GenerateConfig") -> Iterable[Fact]:
     """Absent names: near misses of the repository's own names first, then other projects' common names."""
-    rng = random.Random(f"{config.seed}:{FAMILY}")
     known = known_names(view)
-    askable = sorted({s["name"] for s in view.symbols if len(s["name"]) >= 4 and not s["name"].startswith("_")})
-    rng.shuffle(askable)
+    # Each name's own hash orders them and seeds its near misses: a name added to the code changes no other one.
+    askable = sorted({s["name"] for s in view.symbols if len(s["name"]) >= 4 and not s["name"].startswith("_")},
+                     key=lambda name: stable_fraction(config.seed, FAMILY, name))
     wanted = min(MAX_FACTS, max(8, int(len(askable) * SHARE_OF_SYMBOLS)))
     chosen: dict[str, str] = {}  # absent name -> what it was made from
     for real in askable:
-        for candidate in near_misses(real, rng):
+        for candidate in near_misses(real, random.Random(f"{config.seed}:{FAMILY}:{real}")):
             if len(chosen) >= wanted * 3 // 4:
                 break
             if candidate.lower() not in known and candidate not in chosen and candidate.isidentifier():
