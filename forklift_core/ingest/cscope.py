@@ -67,6 +67,8 @@ def parse_cross_reference(database: bytes, type_names: Collection[str] = ()) -> 
     struct/union/enum, or when its name is one of `type_names` (typedefs). A name at its own declaration is
     dropped later with every definition site.
     """
+    # Source text may be any bytes (Latin-1 comments in old C): made valid UTF-8 first, line breaks unchanged.
+    database = database.decode("utf-8", "replace").encode("utf-8")
     lines = pc.split_pattern(pa.array([database], pa.large_binary()), "\n")[0].values
     size = len(lines)
     if size < 2:

@@ -130,6 +130,9 @@ def test_cscope_and_tree_sitter_find_the_same_c_references(workspace, tmp_path) 
         pytest.skip("cscope is not installed")
     for name, text in C_TREE.items():
         (tmp_path / name).write_text(text)
+    # Old C holds Latin-1 bytes in comments and strings: neither reader trips on them.
+    (tmp_path / "legacy.c").write_bytes(b'/* caf\xe9 */\nint legacy(void)\n{\n    return pick("\xe9t\xe9",\n'
+                                        b'                "\xe9t\xe9", square(2));\n}\n')
     by_cscope = ingest(str(tmp_path), "cs", workspace, IngestConfig(c_references="cscope"))
     by_tree_sitter = ingest(str(tmp_path), "ts", workspace, IngestConfig(c_references="tree-sitter"))
     assert (by_cscope["c_references_from"], by_tree_sitter["c_references_from"]) == ("cscope", "tree-sitter")
@@ -140,7 +143,8 @@ def test_cscope_and_tree_sitter_find_the_same_c_references(workspace, tmp_path) 
 
     calls = edges("cs", "call")
     assert calls == edges("ts", "call") == {("point_norm", "square", "shapes.c", 12),
-                                            ("use_ops", "point_norm", "shapes.c", 21)}
+                                            ("use_ops", "point_norm", "shapes.c", 21),
+                                            ("legacy", "square", "legacy.c", 5)}
     uses = edges("cs", "use")
     assert uses == edges("ts", "use")  # the comment, the string and the field call `o->norm` are no edges
     assert {("square", "u32", "shapes.c", 4), ("point_norm", "point", "shapes.c", 9),
