@@ -9,7 +9,7 @@ the references it adds.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, Sequence, TypeVar
@@ -178,8 +178,6 @@ class _Collector:
         self.progress, self.total, self.start, self.span, self.done = progress, plan.task_count, start, span, 0
 
     def gather(self, futures: list[Future], label: str) -> list:  # type: ignore[type-arg]
-        from concurrent.futures import FIRST_COMPLETED, wait
-
         pending = set(futures)
         while pending:
             finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
