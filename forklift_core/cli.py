@@ -119,6 +119,7 @@ def _cmd_refs(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    from forklift_core.curate.store import store_line
     import os
 
     from forklift_core.config import GenerateConfig
@@ -137,6 +138,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     config = GenerateConfig.from_dict({**config.to_dict(), **overrides})
     # The teacher key comes from the environment (HF_TOKEN or OPENAI_API_KEY), never from a flag or the workspace.
     key = os.environ.get("FORKLIFT_TEACHER_KEY") or os.environ.get("OPENAI_API_KEY") or os.environ.get("HF_TOKEN")
+
     progress, close = _progress_bar(args)
     try:
         summary = generate(args.project, Workspace.default(args.workspace), config, progress, key)
@@ -148,7 +150,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         negatives = ", ".join(f"{k}={v}" for k, v in s["by_negative_kind"].items()) or "none"
         return (f"{s['project']}: {s['facts']} facts -> {s['sft_pairs']} Q&A pairs ({splits}), "
                 f"{s['dpo_pairs']} preference pairs\nnegatives: {negatives}\n"
-                f"needs review: {s['needs_review']}, flagged: {s['flagged']}, secrets redacted: {s['secrets_redacted']}")
+                f"needs review: {s['needs_review']}, flagged: {s['flagged']}, secrets redacted: {s['secrets_redacted']}\n"
+                + store_line(s["store"]))
 
     _emit(summary, args.json, render)
     return 0

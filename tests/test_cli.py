@@ -83,6 +83,8 @@ def test_generate_and_export(ingested: Path, tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     assert set(summary["by_split"]["sft"]) == {"train", "validation", "test"}
     assert summary["by_negative_kind"]["line_shift"] > 0 and "secrets_redacted" in summary
+    again = forklift("generate", "--project", "poly", workspace=ingested)  # nothing changed: nothing rewritten
+    assert again.returncode == 0 and f"store: 0 of {summary['store']['stored']} pairs written" in again.stdout
     out = tmp_path / "export"
     exported = forklift("export", "--project", "poly", "--out", str(out), "--format", "jsonl", "--json",
                         "--include-unreviewed", workspace=ingested)

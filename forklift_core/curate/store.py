@@ -81,6 +81,13 @@ def now_utc() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+def store_line(stored: dict[str, int]) -> str:
+    """What a generation changed in the store, in one line (the CLI and the Generate tab)."""
+    return (f"store: {stored['written']} of {stored['stored']} pairs written ({stored['stored'] - stored['written']} "
+            f"unchanged), {stored['dropped_stale']} dropped, {stored['kept_edited']} edited kept, "
+            f"{stored['flagged_edited']} of them flagged")
+
+
 def pair_row(pair: QAPair | PreferencePair) -> dict[str, Any]:
     """A store row for a generated pair (its status comes from its review flags)."""
     status = "flagged" if pair.flags else "needs_review" if pair.needs_review else "pending"

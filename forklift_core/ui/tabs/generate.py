@@ -9,7 +9,7 @@ import pandas as pd
 
 from forklift_core.config import GenerateConfig
 from forklift_core.curate.export import DEFAULT_STATUSES, UNREVIEWED, export_dataset
-from forklift_core.curate.store import CurationStore
+from forklift_core.curate.store import CurationStore, store_line
 from forklift_core.generate.pipeline import generate
 from forklift_core.progress import Progress
 from forklift_core.ui.common import AppSettings, CancelFlags, user_errors, writer
@@ -26,7 +26,8 @@ def counts_markdown(summary: dict[str, Any]) -> str:
 
     head = (f"**{summary['project']}**: {summary['facts']} facts → **{summary['sft_pairs']} Q&A pairs**, "
             f"**{summary['dpo_pairs']} preference pairs** in {summary['seconds']} s · needs review "
-            f"{summary['needs_review']} · flagged {summary['flagged']} · secrets redacted {summary['secrets_redacted']}\n\n")
+            f"{summary['needs_review']} · flagged {summary['flagged']} · secrets redacted {summary['secrets_redacted']}\n\n"
+            f"{store_line(summary['store'])}\n\n")
     return head + table("split (Q&A)", summary["by_split"]["sft"]) + table("family", summary["by_family"]) + \
         table("negative kind", summary["by_negative_kind"])
 
