@@ -15,6 +15,7 @@ def test_generate_and_export_from_the_ui(page) -> None:
     expect(summary).to_contain_text("Q&A pairs", timeout=120_000)
     expect(summary).to_contain_text("definition_location")
     expect(summary).to_contain_text("line_shift")
+    expect(summary).to_contain_text("pairs written")  # what this generation changed in the store
     expect(page.locator("#generate-sample")).to_contain_text("build_test", timeout=15_000)
     expect(page.locator("#generate-sample")).to_contain_text("pending")
     page.locator("#export-unreviewed input").check()
