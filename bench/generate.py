@@ -6,9 +6,7 @@ Run with `.venv/bin/python bench/generate.py`. Prints the figures and the batche
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from forklift_core.progress import Progress
 from forklift_core.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from repos import CACHE  # noqa: E402
+from repos import add_function, linked_copy  # noqa: E402
 
 
 def pairs_per_second(tree: Path, workspace: Workspace, touch: str) -> None:
@@ -40,10 +38,7 @@ def pairs_per_second(tree: Path, workspace: Workspace, touch: str) -> None:
     unchanged = time.perf_counter() - started
     print(f"regenerate, nothing changed: {unchanged:.1f} s = {unchanged / seconds:.2f}x of the first, "
           f"{again['store']['written']} pairs and {again['store']['facts_written']} facts written")
-    path = tree / touch  # a hard-linked copy: unlink first, the original stays as it was
-    content = path.read_bytes() + b"\n\ndef forklift_bench_added(value):\n    return value\n"
-    path.unlink()
-    path.write_bytes(content)
+    add_function(tree / touch)  # in the hard-linked copy
     ingest(str(tree), "bench", workspace)
     started = time.perf_counter()
     changed = generate("bench", workspace, GenerateConfig())
@@ -85,11 +80,8 @@ def main() -> None:
         import transformers
 
         args.tree = Path(transformers.__file__).parent
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as folder:  # same file system as the trees: hard links work
-        copy = Path(folder) / "tree"
-        subprocess.run(["cp", "-al", str(args.tree), str(copy)], check=True)
-        pairs_per_second(copy, Workspace(Path(folder) / "ws"), args.touch)
+    with linked_copy(args.tree) as scratch:
+        pairs_per_second(scratch / "tree", Workspace(scratch / "ws"), args.touch)
         onpolicy_throughput(Workspace.default(), args.prompts, args.batch_size, args.max_new_tokens)
 
 

@@ -16,12 +16,11 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from repos import CACHE, kernel_tree  # noqa: E402
+from repos import kernel_tree, linked_copy  # noqa: E402
 
 from forklift_core.ingest.ctags import CTAGS_FIELDS  # noqa: E402
 
@@ -33,6 +32,8 @@ from forklift_core.config import IngestConfig
 from forklift_core.ingest.index import ingest
 from forklift_core.workspace import Workspace
 source, workspace, shards, touch = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sys.path.insert(0, sys.argv[5])
+from repos import add_function
 config = IngestConfig(shards=shards)
 runs = {}
 started = time.perf_counter()
@@ -43,12 +44,7 @@ if touch:
     started = time.perf_counter()
     again = ingest(source, "bench", Workspace(workspace), config)
     runs["unchanged"] = {"wall": time.perf_counter() - started, "changes": again["changes"]}
-    path = Path(source) / touch  # in the bench's hard-linked copy: unlink first, the original stays as it was
-    added = b"\ndef forklift_bench_added():\n    return 0\n" if path.suffix == ".py" else \
-        b"\nint forklift_bench_added(void) { return 0; }\n"
-    content = path.read_bytes() + added
-    path.unlink()
-    path.write_bytes(content)
+    add_function(Path(source) / touch)  # in the bench's hard-linked copy
     started = time.perf_counter()
     changed = ingest(source, "bench", Workspace(workspace), config)
     runs["one_changed"] = {"wall": time.perf_counter() - started, "stages": changed["stage_seconds"]}
@@ -79,12 +75,9 @@ def bare_ctags(tree: Path) -> tuple[float, int, float]:
 def forklift_ingest(tree: Path, shards: int, touch: str = "") -> dict:
     """One first ingest (and, with `touch`, the unchanged and one-file-changed re-ingests) in a fresh process,
     on a hard-linked copy of the tree (the one changed file is replaced there, never edited in place)."""
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as scratch:  # same file system as the trees: hard links work
-        copy = Path(scratch) / "tree"
-        subprocess.run(["cp", "-al", str(tree), str(copy)], check=True)
-        out = subprocess.run([sys.executable, "-c", _CHILD, str(copy), str(Path(scratch) / "ws"), str(shards), touch],
-                             capture_output=True, text=True, check=True)
+    with linked_copy(tree) as scratch:
+        out = subprocess.run([sys.executable, "-c", _CHILD, str(scratch / "tree"), str(scratch / "ws"), str(shards),
+                              touch, str(Path(__file__).resolve().parent)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -102,7 +95,7 @@ def measure(label: str, tree: Path, touch: str, repeat: int) -> None:
         stages = " ".join(f"{k}={v:.1f}" for k, v in first["stages"].items())
         print(f"{name:44} {first['wall']:7.1f} {first['wall'] / ctags_seconds:8.2f} {first['symbols']:8d} "
               f"{first['references']:8d} {best['rss_mb']:8.0f}  {stages}")
-        if reingest:
+        if reingest and touch:  # a folder given by path has no file to change
             for key, text in (("unchanged", "re-ingest, nothing changed"), ("one_changed", "re-ingest, one file changed")):
                 run = best[key]
                 print(f"{text:44} {run['wall']:7.1f} {run['wall'] / ctags_seconds:8.2f}   "

@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import tarfile
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from forklift_core.example import example_source
 
@@ -31,6 +34,25 @@ def source_tree(repo: str) -> Path:
             tar.extractall(target, filter="data")
     inner = [p for p in target.iterdir() if p.is_dir()]
     return inner[0] if len(inner) == 1 else target
+
+
+@contextmanager
+def linked_copy(tree: Path) -> Iterator[Path]:
+    """A scratch folder holding `tree/`, a hard-linked copy of the tree (cheap, and the original is never edited:
+    change a file only through `add_function`). Removed afterwards."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=CACHE) as scratch:  # same file system as the trees: hard links work
+        subprocess.run(["cp", "-al", str(tree), str(Path(scratch) / "tree")], check=True)
+        yield Path(scratch)
+
+
+def add_function(path: Path) -> None:
+    """Append one small function to a file of a linked copy: unlinked first, so the original stays as it was."""
+    added = b"\n\ndef forklift_bench_added(value):\n    return value\n" if path.suffix == ".py" else \
+        b"\nint forklift_bench_added(void) { return 0; }\n"
+    content = path.read_bytes() + added
+    path.unlink()
+    path.write_bytes(content)
 
 
 # A kernel-sized C tree: Debian's Linux source (the package registry is reachable), the core folders of it.
