@@ -119,10 +119,10 @@ def _cmd_refs(args: argparse.Namespace) -> int:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from forklift_core.curate.store import store_line
     import os
 
     from forklift_core.config import GenerateConfig
+    from forklift_core.curate.store import store_line
     from forklift_core.generate.pipeline import generate
 
     overrides: dict[str, Any] = {"negatives": tuple(n.strip() for n in args.negatives.split(",") if n.strip())}
@@ -138,7 +138,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     config = GenerateConfig.from_dict({**config.to_dict(), **overrides})
     # The teacher key comes from the environment (HF_TOKEN or OPENAI_API_KEY), never from a flag or the workspace.
     key = os.environ.get("FORKLIFT_TEACHER_KEY") or os.environ.get("OPENAI_API_KEY") or os.environ.get("HF_TOKEN")
-
     progress, close = _progress_bar(args)
     try:
         summary = generate(args.project, Workspace.default(args.workspace), config, progress, key)

@@ -179,15 +179,16 @@ class CurationStore:
         now = now_utc()
         rows = [pair_row(p) for p in pairs]
         incoming = {r["id"] for r in rows}
-        new_facts = {f.id: (f.evidence, json.dumps(f.data, sort_keys=True)) for f in facts}
+        fact_rows = [(f.id, f.family, f.subject, f.symbol_id, f.path, f.line, f.end_line, f.evidence,
+                      json.dumps(f.data, sort_keys=True), int(f.needs_review)) for f in facts]
+        evidence_at, data_at = _FACT_FIELDS.index("evidence"), _FACT_FIELDS.index("data")
+        new_facts = {row[0]: (row[evidence_at], row[data_at]) for row in fact_rows}  # each fact's data dumped once
         with self.connect() as db:
             outdated = [(FACT_CHANGED if fact_id in new_facts else FACT_GONE, pair_id) for pair_id, fact_id, evidence, data
                         in db.execute("SELECT p.id, p.fact_id, f.evidence, f.data FROM pairs p JOIN facts f "
                                       "ON f.id = p.fact_id WHERE p.version > 1")
                         if new_facts.get(fact_id) != (evidence, data)]
             db.executemany("UPDATE pairs SET status = 'flagged', flags = ? WHERE id = ?", outdated)
-            fact_rows = [(f.id, f.family, f.subject, f.symbol_id, f.path, f.line, f.end_line, f.evidence,
-                          json.dumps(f.data, sort_keys=True), int(f.needs_review)) for f in facts]
             # Only what differs is written: a regeneration after a small change touches a few rows, not the
             # whole store (and its text index).
             stored_facts = {row[0]: tuple(row) for row in db.execute(f"SELECT {', '.join(_FACT_FIELDS)} FROM facts")}

@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import Collection, Sequence
 
@@ -32,6 +33,7 @@ def cscope_available() -> bool:
     return shutil.which("cscope") is not None
 
 
+@lru_cache(maxsize=1)
 def cscope_version() -> str:
     """cscope's version line ('' when absent)."""
     if not cscope_available():

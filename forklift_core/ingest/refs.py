@@ -73,17 +73,20 @@ def resolve_references(raw: pa.Table, symbols: pa.Table) -> tuple[pa.Table, int]
     paths = pc.unique(pa.chunked_array(symbols["path"].chunks + raw["path"].chunks, pa.string()))
     path_list = paths.to_pylist()
     dir_of_path = pd.factorize(np.array([posixpath.dirname(p) for p in path_list], dtype=object))[0]
-    families = pd.factorize(np.array([language_family(spec.name if (spec := language_for(p)) else "")
-                                      for p in path_list] + [language_family(lang) for lang in
-                                                             pc.unique(symbols["language"]).to_pylist()],
-                                     dtype=object))
-    family_of_path = families[0][:len(path_list)]
-    family_index = {value: code for code, value in enumerate(families[1])}
-    n_families, n_paths, n_dirs = len(families[1]) + 1, len(path_list) + 1, int(dir_of_path.max(initial=0)) + 2
+    family_index: dict[str, int] = {}  # language family -> code, made as they are met
+
+    def family_code(language: str) -> int:
+        return family_index.setdefault(language_family(language), len(family_index))
+
+    family_of_path = np.array([family_code(spec.name if (spec := language_for(p)) else "") for p in path_list],
+                              dtype=np.int64)
+    languages = pc.unique(symbols["language"])  # a family per distinct language, spread to symbols by code
+    def_family = np.array([family_code(lang) for lang in languages.to_pylist()], dtype=np.int64)[
+        _codes(symbols["language"], languages)]
+    n_families, n_paths, n_dirs = len(family_index) + 1, len(path_list) + 1, int(dir_of_path.max(initial=0)) + 2
 
     def_name, def_path = _codes(symbols["name"], names), _codes(symbols["path"], paths)
     def_line, def_end = symbols["line"].to_numpy(), symbols["end_line"].to_numpy()
-    def_family = _family_codes(symbols["language"], family_index)
     kinds = symbols["kind"]
     use_name, use_path = _codes(raw["name"], names), _codes(raw["path"], paths)
     use_line = raw["line"].to_numpy().astype(np.int64)
@@ -136,9 +139,3 @@ def resolve_references(raw: pa.Table, symbols: pa.Table) -> tuple[pa.Table, int]
                      schema=schema)
     return table, external
 
-
-def _family_codes(languages: pa.ChunkedArray, family_index: dict[str, int]) -> np.ndarray:
-    """Each symbol's language family code, computed once per distinct language."""
-    distinct = pc.unique(languages)
-    codes = np.array([family_index[language_family(lang)] for lang in distinct.to_pylist()], dtype=np.int64)
-    return codes[_codes(languages, distinct)]
