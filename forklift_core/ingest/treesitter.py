@@ -120,11 +120,6 @@ def treesitter_tasks(paths_and_languages: Sequence[tuple[str, str]]) -> list[Fil
             if lang and language_named(lang).treesitter_name and language_for(p) is not None]
 
 
-def batches(tasks: Sequence[FileTask], count: int) -> list[list[FileTask]]:
-    """Split tasks round-robin into `count` batches."""
-    return [list(tasks[i::count]) for i in range(count) if tasks[i::count]]
-
-
 def make_pool(workers: int) -> ProcessPoolExecutor:
     """A process pool for tree-sitter work (separate processes: parsing holds the GIL)."""
     import multiprocessing
