@@ -8,11 +8,15 @@ import resource
 import shutil
 import subprocess
 from functools import lru_cache
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pajson
 
 from forklift_core.errors import ToolError
-from forklift_core.ingest.definitions import Definition
-from forklift_core.ingest.languages import language_for
+from forklift_core.ingest.definitions import DEFINITION_SCHEMA, canonical_kinds, map_distinct
+from forklift_core.ingest.languages import language_for, language_named
 
 CTAGS_FIELDS = "+nKzSealZp"  # line, long kind, signature, end, access, language, scope, scope kind
 _TAG_TEXT = ("_type", "name", "path", "kind", "scope", "scopeKind", "signature", "access")  # what the index keeps
@@ -56,65 +60,82 @@ def file_list(paths: Sequence[str]) -> bytes:
     return "".join(f"./{path}\n" for path in paths).encode()
 
 
-_TAG_FIELDS = _TAG_TEXT + ("line", "end")
+_TAG_SCHEMA = pa.schema([(name, pa.string()) for name in _TAG_TEXT] + [("line", pa.int64()), ("end", pa.int64())])
 
 
-def _tags_by_arrow(output: bytes) -> Iterator[tuple[Any, ...]] | None:
-    """Every line parsed at once by Arrow's JSON reader (far faster than json.loads a line), as tuples in
-    _TAG_FIELDS order; None when any line is not clean JSON, so the careful line-by-line parse handles it."""
-    import pyarrow as pa
-    import pyarrow.json as pajson
-
-    schema = pa.schema([(name, pa.string()) for name in _TAG_TEXT] + [("line", pa.int64()), ("end", pa.int64())])
+def _tags_by_arrow(output: bytes) -> pa.Table | None:
+    """Every line parsed at once by Arrow's JSON reader (far faster than json.loads a line); None when any line
+    is not clean JSON, so the careful line-by-line parse handles it."""
     try:
-        table = pajson.read_json(io.BytesIO(output), read_options=pajson.ReadOptions(block_size=1 << 24),
-                                 parse_options=pajson.ParseOptions(explicit_schema=schema,
-                                                                   unexpected_field_behavior="ignore"))
+        return pajson.read_json(io.BytesIO(output), read_options=pajson.ReadOptions(block_size=1 << 24),
+                                parse_options=pajson.ParseOptions(explicit_schema=_TAG_SCHEMA,
+                                                                  unexpected_field_behavior="ignore"))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
-    return zip(*(table.column(name).to_pylist() for name in _TAG_FIELDS))
 
 
-def _tags_by_line(output: bytes) -> Iterator[tuple[Any, ...]]:
+def _tags_by_line(output: bytes) -> pa.Table:
+    rows = []
     for raw in output.splitlines():
         try:
             tag = json.loads(raw)
         except ValueError:
             continue
         if isinstance(tag, dict):
-            yield tuple(tag.get(name) for name in _TAG_FIELDS)
+            rows.append(tag)
+    columns = {name: [_field(row.get(name), field.type) for row in rows]
+               for name, field in zip(_TAG_SCHEMA.names, _TAG_SCHEMA)}
+    return pa.table(columns, schema=_TAG_SCHEMA)
 
 
-def parse_ctags_json(output: bytes, listed: set[str] | None = None) -> list[Definition]:
-    """Definitions from ctags JSON lines, kinds mapped onto ForkLift's canonical kinds.
+def _field(value: Any, arrow_type: pa.DataType) -> Any:
+    """One JSON value as its column's type (None when it is something else: a hostile tag loses the field)."""
+    if arrow_type == pa.int64():
+        return value if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 1 << 62 else None
+    return value if isinstance(value, str) else None
+
+
+def _text(table: pa.Table, name: str) -> pa.Array:
+    return pc.fill_null(table[name].combine_chunks(), "")
+
+
+def parse_ctags_json(output: bytes, listed: set[str] | None = None) -> pa.Table:
+    """Definitions (DEFINITION_SCHEMA) from ctags JSON lines, kinds mapped onto ForkLift's canonical kinds.
 
     With `listed`, a tag for any file not in that set is dropped: whatever ctags was tricked into reading, only
-    files the walk vetted reach the index.
+    files the walk vetted reach the index. Done on columns: a chunk holds tens of thousands of tags and a few
+    hundred files, so each file's language and each kind is looked up once.
     """
-    defs = []
     tags = (_tags_by_arrow(output) if output.strip() else None) or _tags_by_line(output)
-    for kind_of_line, name, path, ctags_kind, scope, scope_kind, signature, access, line, end in tags:
-        if kind_of_line != "tag" or not name:
-            continue
-        path = path or ""
-        path = path[2:] if path.startswith("./") else path
-        if listed is not None and path not in listed:
-            continue
-        spec = language_for(path)
-        if spec is None:
-            continue
-        kind = spec.ctags_kinds.get(ctags_kind or "", ctags_kind or "")
-        if not kind:
-            continue
-        defs.append(Definition(
-            name=str(name), kind=kind, language=spec.name, path=path, line=int(line or 0), end_line=int(end or 0),
-            scope=scope or "", scope_kind=spec.ctags_kinds.get(scope_kind or "", scope_kind or "") or "",
-            signature=signature or "", access=access or "", extractor="ctags",
-        ))
-    return defs
+    keep = pc.and_(pc.equal(_text(tags, "_type"), "tag"), pc.not_equal(_text(tags, "name"), ""))
+    tags = tags.filter(keep)
+    path = _text(tags, "path")
+    path = pc.if_else(pc.starts_with(path, "./"), pc.utf8_slice_codeunits(path, 2), path)
+    if listed is not None:
+        vetted = pc.is_in(path, pa.array(sorted(listed), pa.string()))
+        tags, path = tags.filter(vetted), path.filter(vetted)
+    language = map_distinct(path, lambda p: spec.name if (spec := language_for(p)) else "")
+    kind = map_distinct(pc.binary_join_element_wise(language, _text(tags, "kind"), "\x1f"), _mapped_kind)
+    scope_kind = map_distinct(pc.binary_join_element_wise(language, _text(tags, "scopeKind"), "\x1f"), _mapped_kind)
+    known = pc.and_(pc.not_equal(language, ""), pc.not_equal(kind, ""))
+    rows = {
+        "name": _text(tags, "name"), "kind": canonical_kinds(kind, scope_kind), "language": language, "path": path,
+        "line": pc.fill_null(tags["line"].combine_chunks(), 0), "end_line": pc.fill_null(tags["end"].combine_chunks(), 0),
+        "scope": _text(tags, "scope"), "scope_kind": scope_kind, "signature": _text(tags, "signature"),
+        "access": _text(tags, "access"), "extractor": pa.array(["ctags"] * tags.num_rows, pa.string()),
+    }
+    return pa.table(rows, schema=DEFINITION_SCHEMA).filter(known)
 
 
-def run_ctags(root: str, paths: Sequence[str], timeout_s: int, memory_mb: int) -> list[Definition]:
+def _mapped_kind(language_and_kind: str) -> str:
+    """A ctags kind (of a language) as ForkLift's canonical kind; '' drops the tag."""
+    language, kind = language_and_kind.split("\x1f", 1)
+    if not language or not kind:
+        return ""
+    return language_named(language).ctags_kinds.get(kind, kind) or ""
+
+
+def run_ctags(root: str, paths: Sequence[str], timeout_s: int, memory_mb: int) -> pa.Table:
     """Definitions in the listed files from one ctags process (the ingest runs many such chunks in parallel)."""
     languages = {language_for(p).ctags_name for p in paths}  # type: ignore[union-attr]
     if languages & {"C", "C++"}:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Collection, Sequence, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,7 +21,8 @@ from forklift_core.config import IngestConfig
 from forklift_core.ingest.cscope import cscope_available, cscope_safe, cscope_uses
 from forklift_core.errors import ToolError
 from forklift_core.ingest.ctags import ctags_version, run_ctags
-from forklift_core.ingest.definitions import Definition, enrich_file, group_by_path
+from forklift_core.ingest.definitions import definitions_table
+from forklift_core.ingest.enrich import enrich
 from forklift_core.ingest.incremental import USES_SCHEMA, uses_table
 from forklift_core.ingest.tables import to_table
 from forklift_core.ingest.treesitter import FileTask, extract_batch, make_pool, treesitter_available, treesitter_tasks
@@ -33,7 +34,6 @@ from forklift_core.records import FileRecord, Symbol
 CTAGS_CHUNK_BYTES = 4 << 20
 CSCOPE_SHARD_BYTES = 24 << 20
 TREESITTER_BATCH_FILES = 64
-_FLUSH_SYMBOLS = 50_000  # symbols held as Python objects before they become Arrow columns
 # Below this many bytes of code the tasks run in this process: starting workers (a second each, importing Arrow
 # and the grammars) would cost more than the parallel work saves.
 INLINE_BYTES = 4 << 20
@@ -117,31 +117,17 @@ def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestC
     return plan
 
 
-def symbols_table(root: Path, defs: Iterable[Definition], config: IngestConfig) -> pa.Table:
-    """Definitions with end lines, snippets and docs, file by file, as the symbols table (sorted by path, line)."""
-    chunks: list[pa.Table] = [to_table([], Symbol)]
-    pending: list[Symbol] = []
-    for path, items in group_by_path(list(defs)).items():
-        text = (root / path).read_bytes().decode("utf-8", "replace")
-        pending.extend(enrich_file(items, text, config))
-        if len(pending) >= _FLUSH_SYMBOLS:
-            chunks.append(to_table(pending, Symbol))
-            pending = []
-    chunks.append(to_table(pending, Symbol))
-    return pa.concat_tables(chunks)
-
-
 def ctags_task(root: str, paths: list[str], config: IngestConfig) -> pa.Table:
     """One ctags chunk, in a worker: the files' symbols with their snippets."""
-    defs = run_ctags(root, paths, config.ctags_timeout_s, config.ctags_memory_mb)
-    return symbols_table(Path(root), defs, config)
+    return enrich(Path(root), run_ctags(root, paths, config.ctags_timeout_s, config.ctags_memory_mb), config)
 
 
 def treesitter_task(root: str, tasks: list[FileTask], definitions: bool, references: bool,
                     config: IngestConfig) -> tuple[pa.Table, pa.Table]:
     """One tree-sitter batch, in a worker: (symbols when tree-sitter is the extractor, name uses)."""
     defs, refs = extract_batch(root, tasks, definitions, references)
-    return (symbols_table(Path(root), defs, config) if definitions else to_table([], Symbol)), uses_table(refs)
+    return (enrich(Path(root), definitions_table(defs), config) if definitions else to_table([], Symbol)), \
+        uses_table(refs)
 
 
 def cscope_task(root: str, paths: list[str], type_names: Collection[str], config: IngestConfig) -> pa.Table:

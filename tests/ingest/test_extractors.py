@@ -183,3 +183,35 @@ def test_worker_processes_and_the_inline_path_build_the_same_index(workspace, mo
 
     for table in ("symbols", "references", "raw_uses"):
         assert rows("pooled", table) == rows("inline", table), table
+
+
+# Lines as ctags counts them (by newline): a form feed or a lone CR inside a line does not start a new one.
+ODD_LINES = {
+    "feed.c": b"/* page one */\n\x0c\n/* Adds one. \x0c still a comment */\nint inc(int x)\n{\n    return x + 1;\n}\n"
+              b"\n\n\nint dec(int x) { return x - 1; }",  # no newline at the end
+    "crlf.py": b"# The answer.\r\n@staticmethod\r\ndef answer():\r\n    return 42\r\n\r\n\r\n"
+               b"class Box:\r\n    \"\"\"Holds one thing.\"\"\"\r\n    pass\r\n",
+    "long.c": b"int long_one(void)\n{\n" + b"    step();\n" * 80 + b"}\n",
+}
+
+
+@pytest.mark.parametrize("extractor", ["tree-sitter", pytest.param("ctags", marks=needs_ctags)])
+def test_snippets_and_docs_follow_the_extractors_line_numbers(workspace, tmp_path, extractor: str) -> None:
+    for name, data in ODD_LINES.items():
+        (tmp_path / name).write_bytes(data)
+    ingest(str(tmp_path), "odd", workspace, IngestConfig(extractor=extractor, snippet_max_lines=60))
+    reader = IndexReader(workspace.project("odd"))
+    (inc,) = reader.symbols(name="inc", kind="function")
+    assert (inc["line"], inc["end_line"]) == (4, 7)
+    assert inc["snippet"] == "int inc(int x)\n{\n    return x + 1;\n}"
+    assert inc["doc"] == "Adds one. \x0c still a comment"
+    (dec,) = reader.symbols(name="dec", kind="function")
+    assert (dec["line"], dec["snippet"]) == (11, "int dec(int x) { return x - 1; }")
+    (answer,) = reader.symbols(name="answer")
+    assert answer["snippet"] == "def answer():\n    return 42"  # CRLF as LF, trailing blank lines dropped
+    assert answer["doc"] == "The answer."  # the comment above the decorator
+    (box,) = reader.symbols(name="Box")
+    assert box["doc"] == "Holds one thing."
+    (long_one,) = reader.symbols(name="long_one", kind="function")
+    shown = long_one["snippet"].split("\n")
+    assert len(shown) == 61 and shown[0] == "int long_one(void)" and shown[-1] == "…"

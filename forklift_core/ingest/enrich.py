@@ -1,0 +1,253 @@
+"""Definitions into symbols: end lines filled, each definition's source (snippet) and doc attached, ids made.
+
+Done on whole columns of one extraction chunk: the chunk's files are read into one buffer, its line boundaries
+found once with numpy, and every definition's snippet and leading comment located by line arithmetic. Python
+runs once per symbol only to cut and decode its text (a kernel tree has 1.4 million definitions). Lines are
+counted as ctags counts them: by newline; a CRLF file's snippets use LF.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from forklift_core.config import IngestConfig
+from forklift_core.ingest.languages import TYPE_KINDS, language_named
+from forklift_core.records import Symbol, arrow_schema, symbol_id
+
+_CONTAINER_KINDS = TYPE_KINDS | {"namespace", "module", "function", "method"}
+_DOCSTRING_START = re.compile(r'^\s*[rRbBuU]{0,2}("""|\'\'\')')
+# Bytes str.strip() removes (ASCII ones: a line of only non-ASCII spaces counts as text).
+_SPACE = np.zeros(256, dtype=bool)
+_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_COMMENT_MARKERS = ("///", "//!", "//", "/**", "/*", "*/", "#", "--", "*")
+_PAD = 3  # bytes after the buffer, so the first three bytes of any line can be read without a bounds check
+
+
+@dataclass
+class _Lines:
+    """The chunk's files in one buffer, with every line's bounds and its first non-space byte."""
+
+    data: bytes
+    starts: np.ndarray  # byte offset where each line starts
+    ends: np.ndarray  # byte offset of its newline (or the end of a last, unterminated line)
+    text_ends: np.ndarray  # the same without a trailing CR
+    first: np.ndarray  # offset of its first non-space byte (>= text_ends when the line is blank)
+    file_first_line: np.ndarray  # index of each file's first line; one more entry for the end
+    has_cr: np.ndarray  # per file: holds a CR (its snippets get CRLF turned into LF)
+
+    @classmethod
+    def read(cls, root: Path, paths: list[str]) -> "_Lines":
+        parts, first_lines, has_cr, count = [], [], [], 0
+        for path in paths:
+            data = (root / path).read_bytes()
+            if data and not data.endswith(b"\n"):
+                data += b"\n"  # a last line without a newline is still a line
+            parts.append(data)
+            first_lines.append(count)
+            count += data.count(b"\n")
+            has_cr.append(b"\r" in data)
+        first_lines.append(count)
+        # One blank line after the last file, so every index a definition can name (even a bad one) is a line.
+        data = b"".join(parts) + b"\n" + b"\0" * _PAD
+        buffer = np.frombuffer(data, dtype=np.uint8)
+        ends = np.flatnonzero(buffer == 10)
+        starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
+        carriage = (ends > starts) & (buffer[np.maximum(ends - 1, 0)] == 13)
+        text_ends = ends - carriage
+        text_at = np.flatnonzero(~_SPACE[buffer])  # the padding's zero bytes count as text, so none runs off
+        first = text_at[np.searchsorted(text_at, starts)]
+        return cls(data, starts, ends, text_ends, first, np.array(first_lines, dtype=np.int64),
+                   np.array(has_cr, dtype=bool))
+
+    @property
+    def nonblank(self) -> np.ndarray:
+        return self.first < self.text_ends
+
+    def starting_with(self, prefixes: tuple[str, ...]) -> np.ndarray:
+        """Per line: its text (spaces stripped) starts with one of the prefixes."""
+        buffer = np.frombuffer(self.data, dtype=np.uint8)
+        found = np.zeros(len(self.starts), dtype=bool)
+        for prefix in prefixes:
+            match = self.first + len(prefix) <= self.text_ends
+            for offset, byte in enumerate(prefix.encode()):
+                match &= buffer[self.first + offset] == byte
+            found |= match
+        return found
+
+    def text(self, line: int) -> str:
+        """One line's text."""
+        return self.data[self.starts[line]:self.text_ends[line]].decode("utf-8", "replace")
+
+
+def _last_where(mask: np.ndarray) -> np.ndarray:
+    """For each index: the last index at or before it where `mask` holds (-1 when none)."""
+    return np.maximum.accumulate(np.where(mask, np.arange(len(mask)), -1)) if len(mask) else mask.astype(np.int64)
+
+
+def _fill_end_lines(defs: pa.Table, file_of: np.ndarray, file_lines: np.ndarray) -> np.ndarray:
+    """End lines, estimated where the extractor gave none: up to the next later definition not nested in it.
+
+    `defs` is sorted by file then line; a definition nested in the one being estimated (its scope names it) is
+    passed over, which only a few need, so those few walk on in Python.
+    """
+    line = defs["line"].to_numpy()
+    end = defs["end_line"].to_numpy().copy()
+    missing = np.flatnonzero(end < line)
+    if not len(missing):
+        return end
+    key = (file_of << 32) + line
+    after = np.searchsorted(key, key[missing], side="right")
+    same_file = (after < len(key)) & (file_of[np.minimum(after, len(key) - 1)] == file_of[missing])
+    names, scopes = defs["name"].to_pylist(), defs["scope"].to_pylist()
+    for row, nxt, inside in zip(missing.tolist(), after.tolist(), same_file.tolist()):
+        estimate = file_lines[file_of[row]]
+        while inside:
+            scope, name = scopes[nxt], names[row]
+            if not (scope and (scope == name or scope.endswith(("." + name, "::" + name)))):
+                estimate = line[nxt] - 1
+                break
+            nxt += 1
+            inside = nxt < len(key) and file_of[nxt] == file_of[row]
+        end[row] = max(line[row], estimate)
+    return end
+
+
+def enrich(root: Path, defs: pa.Table, config: IngestConfig) -> pa.Table:
+    """The symbols table of one chunk's definitions (any DEFINITION_SCHEMA table), sorted by path then line."""
+    schema = arrow_schema(Symbol)
+    if not defs.num_rows:
+        return schema.empty_table()
+    defs = defs.sort_by([("path", "ascending"), ("line", "ascending")])  # Arrow's sort is stable
+    encoded = pc.dictionary_encode(defs["path"].combine_chunks())
+    paths = encoded.dictionary.to_pylist()
+    # dictionary_encode numbers paths as first met, and the rows are sorted by path: so file i is paths[i].
+    file_of = encoded.indices.to_numpy().astype(np.int64)
+    lines = _Lines.read(root, paths)
+    file_lines = np.diff(lines.file_first_line)
+    line = defs["line"].to_numpy()
+    end = _fill_end_lines(defs, file_of, file_lines)
+    clamped = np.maximum(line, np.minimum(end, file_lines[file_of]))
+    valid = (line >= 1) & (line <= file_lines[file_of])
+    # The definition's first and last line in the buffer (a bad line number points at the blank line after all).
+    floor, after_all = lines.file_first_line[file_of], lines.file_first_line[-1]
+    top = np.where(valid, floor + line - 1, after_all)
+    bottom = np.where(valid, floor + clamped - 1, after_all)
+    snippet_span = _snippet_spans(lines, top, bottom, config)
+    docs = _docs(lines, defs, file_of, top, valid, end, config)
+    columns = {name: defs[name] for name in ("name", "kind", "language", "path", "line", "scope", "scope_kind",
+                                               "signature", "access", "extractor")}
+    columns["end_line"] = pa.array(clamped, pa.int64())
+    columns["snippet"] = pa.array(_snippets(lines, file_of, *snippet_span, config), pa.string())
+    columns["doc"] = pa.array(docs, pa.string())
+    columns["id"] = pa.array([symbol_id(p, n, name, k) for p, n, name, k in zip(
+        defs["path"].to_pylist(), line.tolist(), defs["name"].to_pylist(), defs["kind"].to_pylist())], pa.string())
+    return pa.table({name: columns[name] for name in schema.names}, schema=schema)
+
+
+def _snippet_spans(lines: _Lines, top: np.ndarray, bottom: np.ndarray,
+                   config: IngestConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(byte start, byte end, cut) of each snippet: its lines without trailing blank ones, at most the limit."""
+    kept = np.maximum(_last_where(lines.nonblank)[bottom] - top + 1, 0)
+    cut = kept > config.snippet_max_lines
+    shown = np.minimum(kept, config.snippet_max_lines)
+    start = np.where(shown > 0, lines.starts[top], 0)
+    stop = np.where(shown > 0, lines.text_ends[np.maximum(top + shown - 1, 0)], 0)
+    return start, stop, cut
+
+
+def _snippets(lines: _Lines, file_of: np.ndarray, start: np.ndarray, stop: np.ndarray, cut: np.ndarray,
+              config: IngestConfig) -> list[str]:
+    """Each snippet's text, cut at the character limit, with a marker when anything was left out."""
+    data, limit, has_cr = lines.data, config.snippet_max_chars, lines.has_cr[file_of].tolist()
+    texts = []
+    for begin, finish, was_cut, crlf in zip(start.tolist(), stop.tolist(), cut.tolist(), has_cr):
+        text = data[begin:finish].decode("utf-8", "replace")
+        if crlf:
+            text = text.replace("\r\n", "\n")
+        if len(text) > limit:
+            text, was_cut = text[:limit], True
+        texts.append(text + "\n…" if was_cut else text)
+    return texts
+
+
+def _docs(lines: _Lines, defs: pa.Table, file_of: np.ndarray, top: np.ndarray, valid: np.ndarray, end: np.ndarray,
+          config: IngestConfig) -> list[str]:
+    """Each definition's doc: a Python docstring for a def or class, else the comment lines right above it
+    (decorators and attributes passed over)."""
+    above = top - 1
+    floor = lines.file_first_line[file_of]
+    decorated = lines.starting_with(("@", "#["))
+    comment_end = _last_where(~decorated)[np.maximum(above, 0)]
+    has_comment = valid & (above >= floor) & (comment_end >= floor)
+    comment_top = np.zeros(len(top), dtype=np.int64)
+    languages = defs["language"].to_pylist()
+    for language in set(languages):
+        prefixes = language_named(language).comment_prefixes + ("*/",)
+        commented = lines.starting_with(prefixes)
+        rows = np.flatnonzero(pc.equal(defs["language"], language).to_numpy(zero_copy_only=False))
+        comment_top[rows] = np.maximum(_last_where(~commented)[np.maximum(comment_end[rows], 0)] + 1, floor[rows])
+    has_comment &= comment_top <= comment_end
+    kinds = defs["kind"].to_pylist()
+    docs, cleaned, python_lines = [], {}, {}
+    for row, (language, kind) in enumerate(zip(languages, kinds)):
+        doc = ""
+        if language == "Python" and kind in _CONTAINER_KINDS and valid[row]:
+            doc = _python_docstring(_file_lines(lines, int(file_of[row]), python_lines), int(top[row] - floor[row]) + 1,
+                                    int(end[row]))
+        if not doc and has_comment[row]:
+            parts = (_clean_comment(lines, index, cleaned) for index in range(comment_top[row], comment_end[row] + 1))
+            doc = "\n".join(part for part in parts if part)
+        docs.append(doc[: config.doc_max_chars])
+    return docs
+
+
+def _clean_comment(lines: _Lines, index: int, cleaned: dict[int, str]) -> str:
+    """A comment line without its marker (each line cleaned once: neighbouring definitions share comments)."""
+    if index not in cleaned:
+        text = lines.text(index).strip()
+        for marker in _COMMENT_MARKERS:
+            if text.startswith(marker):
+                text = text[len(marker):]
+                break
+        cleaned[index] = text.removesuffix("*/").strip()
+    return cleaned[index]
+
+
+def _file_lines(lines: _Lines, file: int, cache: dict[int, list[str]]) -> list[str]:
+    """A file's lines as text (for Python docstrings)."""
+    if file not in cache:
+        first, after = lines.file_first_line[file], lines.file_first_line[file + 1]
+        cache[file] = [lines.text(index) for index in range(first, after)]
+    return cache[file]
+
+
+def _python_docstring(lines: list[str], start: int, end: int) -> str:
+    """The docstring of a Python def/class: the first statement of its body when it is a string."""
+    index = start - 1
+    while index < min(end, len(lines)) and not lines[index].rstrip().endswith(":"):
+        index += 1  # skip a multi-line signature
+    index += 1
+    while index < min(end, len(lines)) and not lines[index].strip():
+        index += 1
+    if index >= min(end, len(lines)):
+        return ""
+    match = _DOCSTRING_START.match(lines[index])
+    if not match:
+        return ""
+    quote = match.group(1)
+    body = lines[index][match.end():]
+    if quote in body:
+        return body.split(quote, 1)[0].strip()
+    collected = [body]
+    for line in lines[index + 1:end]:
+        if quote in line:
+            collected.append(line.split(quote, 1)[0])
+            break
+        collected.append(line)
+    return "\n".join(part.strip() for part in collected).strip()
