@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from typing import Any, get_type_hints
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def symbol_id(path: str, line: int, name: str, kind: str) -> str:
@@ -44,6 +45,20 @@ class Symbol:
     snippet: str
     doc: str
     extractor: str  # ctags | tree-sitter
+
+
+# A symbol's columns without its text (snippet, doc, signature): what resolution and the ingest summary need, so a
+# kernel tree's 1.4 million symbols are held in memory without their 400 MB of source.
+SYMBOL_OUTLINE = ("id", "name", "kind", "language", "path", "line", "end_line", "scope")
+_REPEATED = ("kind", "language", "path")  # few distinct values over many rows: dictionary-encoded in the outline
+
+
+def symbol_outline(symbols: pa.Table) -> pa.Table:
+    """The SYMBOL_OUTLINE columns of a symbols table, the repetitive ones dictionary-encoded."""
+    columns = {name: symbols[name] for name in SYMBOL_OUTLINE}
+    for name in _REPEATED:
+        columns[name] = pc.dictionary_encode(columns[name].cast(pa.string()))
+    return pa.table(columns)
 
 
 @dataclass(frozen=True)

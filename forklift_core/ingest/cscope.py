@@ -113,15 +113,17 @@ def parse_cross_reference(database: bytes, type_names: Collection[str] = ()) -> 
     uses = plain[typed & ~called]
 
     index = np.concatenate([calls, uses])
-    kinds = np.concatenate([np.full(len(calls), "call", dtype=object), np.full(len(uses), "use", dtype=object)])
+    kinds = np.concatenate([np.zeros(len(calls), dtype=np.int32), np.ones(len(uses), dtype=np.int32)])  # call, use
     order = np.argsort(index, kind="stable")  # the database's order: file by file, line by line
     index, kinds = index[order], kinds[order]
     picked = lines.take(index)
     picked = pc.if_else(pc.starts_with(picked, b"\t"), pc.binary_slice(picked, 2, 1 << 20), picked)
-    return pa.table({"path": pa.array(file_names[in_file[index]], pa.string()),
+    return pa.table({"path": pa.DictionaryArray.from_arrays(pa.array(in_file[index], pa.int32()),
+                                                           pa.array(file_names, pa.string())),
                      "line": pa.array(line_no[block[index]], pa.int64()),
                      "name": pc.cast(pc.cast(picked, pa.large_string()), pa.string()),
-                     "kind": pa.array(kinds, pa.string())}, schema=USES_SCHEMA)
+                     "kind": pa.DictionaryArray.from_arrays(pa.array(kinds, pa.int32()), pa.array(["call", "use"]))},
+                    schema=USES_SCHEMA)
 
 
 def cscope_uses(root: str, c_files: Sequence[str], type_names: Collection[str], timeout_s: int,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Collection, Sequence, TypeVar
+from typing import Any, Callable, Collection, Iterator, Sequence, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -27,7 +27,7 @@ from forklift_core.ingest.incremental import USES_SCHEMA, uses_table
 from forklift_core.ingest.tables import to_table
 from forklift_core.ingest.treesitter import FileTask, extract_batch, make_pool, treesitter_available, treesitter_tasks
 from forklift_core.progress import Progress
-from forklift_core.records import FileRecord, Symbol
+from forklift_core.records import FileRecord, Symbol, symbol_outline
 
 # Work per task: small enough that both cores stay busy to the end and progress moves, big enough that a
 # process start or a database header is noise.
@@ -59,11 +59,32 @@ class ExtractionPlan:
 
 @dataclass
 class Extracted:
-    """What the workers found: the symbols (snippets and docs attached) and the raw name uses."""
+    """What the workers found: the symbols' outline (their whole rows wait in part files, in this order) and the
+    raw name uses."""
 
-    symbols: pa.Table
+    outline: pa.Table
+    parts: list[Path]
     uses: pa.Table
     c_references: str
+
+
+def keep_part(symbols: pa.Table, part: str) -> pa.Table:
+    """Write a task's whole symbols to its part file and hand back their outline (the main process never holds the
+    snippets: they go from the part file straight into the index)."""
+    if symbols.num_rows:
+        options = pa.ipc.IpcWriteOptions(compression="lz4")
+        with pa.ipc.new_file(part, symbols.schema, options=options) as writer:
+            writer.write_table(symbols)
+    return symbol_outline(symbols)
+
+
+def read_parts(parts: Sequence[Path]) -> Iterator[pa.RecordBatch]:
+    """The symbols of the part files, batch by batch, in order (a task without symbols wrote none)."""
+    for part in parts:
+        if part.is_file():
+            with pa.ipc.open_file(part) as reader:
+                for index in range(reader.num_record_batches):
+                    yield reader.get_batch(index)
 
 
 def chunk_by_size(items: Sequence[T], sizes: Sequence[int], target: int) -> list[list[T]]:
@@ -117,17 +138,18 @@ def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestC
     return plan
 
 
-def ctags_task(root: str, paths: list[str], config: IngestConfig) -> pa.Table:
-    """One ctags chunk, in a worker: the files' symbols with their snippets."""
-    return enrich(Path(root), run_ctags(root, paths, config.ctags_timeout_s, config.ctags_memory_mb), config)
+def ctags_task(root: str, paths: list[str], config: IngestConfig, part: str) -> pa.Table:
+    """One ctags chunk, in a worker: the files' symbols with their snippets into `part`; their outline back."""
+    defs = run_ctags(root, paths, config.ctags_timeout_s, config.ctags_memory_mb)
+    return keep_part(enrich(Path(root), defs, config), part)
 
 
-def treesitter_task(root: str, tasks: list[FileTask], definitions: bool, references: bool,
-                    config: IngestConfig) -> tuple[pa.Table, pa.Table]:
-    """One tree-sitter batch, in a worker: (symbols when tree-sitter is the extractor, name uses)."""
+def treesitter_task(root: str, tasks: list[FileTask], definitions: bool, references: bool, config: IngestConfig,
+                    part: str) -> tuple[pa.Table, pa.Table]:
+    """One tree-sitter batch, in a worker: (the outline of its symbols, kept in `part`, when tree-sitter is the
+    extractor; name uses)."""
     defs, refs = extract_batch(root, tasks, definitions, references)
-    return (enrich(Path(root), definitions_table(defs), config) if definitions else to_table([], Symbol)), \
-        uses_table(refs)
+    return keep_part(enrich(Path(root), definitions_table(defs), config), part), uses_table(refs)
 
 
 def cscope_task(root: str, paths: list[str], type_names: Collection[str], config: IngestConfig) -> pa.Table:
@@ -174,25 +196,26 @@ class _Collector:
 
 
 def run_extraction(root: Path, files: Sequence[FileRecord], extractor: str, config: IngestConfig,
-                   progress: Progress, known_types: Collection[str] = ()) -> Extracted:
+                   progress: Progress, parts_dir: Path, known_types: Collection[str] = ()) -> Extracted:
     """Run the plan on a pool of one worker per shard; cscope shards go last, with every C typedef name known.
 
-    `known_types` adds typedef names of files not read again (a re-ingest). Raises CancelledError when cancelled
-    (pending tasks are dropped).
+    Each task's symbols go to a part file in `parts_dir`. `known_types` adds typedef names of files not read again
+    (a re-ingest). Raises CancelledError when cancelled (pending tasks are dropped).
     """
     plan = plan_extraction(files, extractor, config)
-    symbols, uses = [to_table([], Symbol)], [USES_SCHEMA.empty_table()]
+    symbols, uses = [symbol_outline(to_table([], Symbol))], [USES_SCHEMA.empty_table()]
+    parts = [parts_dir / f"{number:06d}.arrow" for number in range(len(plan.ctags) + len(plan.treesitter))]
     if not plan.task_count:
-        return Extracted(symbols[0], uses[0], plan.c_references)
+        return Extracted(symbols[0], parts, uses[0], plan.c_references)
     collector = _Collector(progress, plan, 0.3, 0.55)
     size = sum(f.size for f in files if f.language)
     pool: ProcessPoolExecutor | InlineExecutor = (
         make_pool(config.shard_count) if size >= INLINE_BYTES and config.shard_count > 1 else InlineExecutor())
     try:
         where = str(root)
-        first = [pool.submit(ctags_task, where, paths, config) for paths in plan.ctags]
-        parsed = [pool.submit(treesitter_task, where, batch, plan.treesitter_definitions, config.references, config)
-                  for batch in plan.treesitter]
+        first = [pool.submit(ctags_task, where, paths, config, str(part)) for paths, part in zip(plan.ctags, parts)]
+        parsed = [pool.submit(treesitter_task, where, batch, plan.treesitter_definitions, config.references, config,
+                              str(part)) for batch, part in zip(plan.treesitter, parts[len(plan.ctags):])]
         symbols += collector.gather(first, "ctags")
         if plan.cscope:  # typedef names come from ctags (or tree-sitter), so the shards wait for them
             if plan.treesitter_definitions:
@@ -208,4 +231,4 @@ def run_extraction(root: Path, files: Sequence[FileRecord], extractor: str, conf
             uses.append(used)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return Extracted(pa.concat_tables(symbols), pa.concat_tables(uses), plan.c_references)
+    return Extracted(pa.concat_tables(symbols), parts, pa.concat_tables(uses), plan.c_references)

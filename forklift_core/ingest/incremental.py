@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -19,23 +20,27 @@ import pyarrow.parquet as pq
 
 from forklift_core.config import IngestConfig
 from forklift_core.ingest.treesitter import RawReference
-from forklift_core.records import FileRecord, Symbol, arrow_schema
+from forklift_core.records import SYMBOL_OUTLINE, FileRecord, Symbol, arrow_schema, symbol_outline
 from forklift_core.workspace import ProjectPaths
 
 RAW_USES = "raw_uses"  # the index table of name uses before resolution
-USES_SCHEMA = pa.schema([("path", pa.string()), ("line", pa.int64()), ("name", pa.string()), ("kind", pa.string())])
+# A file's path and the use's kind repeat on every row: dictionary-encoded, a kernel's 3 million uses take half.
+USES_SCHEMA = pa.schema([("path", pa.dictionary(pa.int32(), pa.string())), ("line", pa.int64()),
+                         ("name", pa.string()), ("kind", pa.dictionary(pa.int32(), pa.string()))])
 # Settings that change what is extracted from a file (the extractor is compared as resolved, ctags or tree-sitter).
 _SAME_RUN = ("references", "c_references", "snippet_max_lines", "snippet_max_chars", "doc_max_chars")
 
 
 @dataclass
 class PreviousIndex:
-    """What the last ingest left: file hashes, and its symbols and name uses as Arrow tables."""
+    """What the last ingest left: file hashes, its symbols' outline and its name uses as Arrow tables (the symbols'
+    whole rows are streamed from its table when the new index is written)."""
 
     manifest: dict[str, Any]
     hashes: dict[str, str]
     symbols: pa.Table
     raw_uses: pa.Table
+    symbols_file: Path
 
 
 @dataclass
@@ -71,7 +76,8 @@ def load_previous(paths: ProjectPaths, config: IngestConfig, extractor: str) -> 
         return None
     files = pq.read_table(paths.table("files"), columns=["path", "sha1"])
     return PreviousIndex(manifest, dict(zip(files.column("path").to_pylist(), files.column("sha1").to_pylist())),
-                         pq.read_table(paths.table("symbols")), pq.read_table(paths.table(RAW_USES)))
+                         symbol_outline(pq.read_table(paths.table("symbols"), columns=list(SYMBOL_OUTLINE))),
+                         pq.read_table(paths.table(RAW_USES)), paths.table("symbols"))
 
 
 def file_delta(previous: dict[str, str], files: Sequence[FileRecord]) -> FileDelta:
@@ -94,8 +100,17 @@ def _in_touched(table: pa.Table, touched: set[str]) -> pa.ChunkedArray:
 
 
 def carried_symbols(previous: PreviousIndex, touched: set[str]) -> pa.Table:
-    """The previous symbols of every file that did not change."""
-    return previous.symbols.filter(pc.invert(_in_touched(previous.symbols, touched))).cast(arrow_schema(Symbol))
+    """The outline of the previous symbols of every file that did not change."""
+    return previous.symbols.filter(pc.invert(_in_touched(previous.symbols, touched)))
+
+
+def carried_symbol_rows(previous: PreviousIndex, touched: set[str]) -> Iterator[pa.Table]:
+    """The whole previous symbols of every file that did not change, read a row group at a time."""
+    schema = arrow_schema(Symbol)
+    source = pq.ParquetFile(previous.symbols_file)
+    for group in range(source.num_row_groups):
+        rows = source.read_row_group(group)
+        yield rows.filter(pc.invert(_in_touched(rows, touched))).cast(schema)
 
 
 def carried_uses(previous: PreviousIndex, touched: set[str]) -> pa.Table:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import posixpath
+from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -10,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forklift_core.ingest.languages import TYPE_KINDS, language_for
-from forklift_core.records import Reference, arrow_schema
+from forklift_core.records import FileRecord, Reference, arrow_schema
 
 CALLABLE_KINDS = frozenset({"function", "method", "macro", "class", "struct"})
 _CALLER_KINDS = frozenset({"function", "method", "class", "struct", "impl", "interface", "trait", "namespace", "module"})
@@ -38,17 +39,46 @@ def _parents(starts: np.ndarray, ends: np.ndarray, files: np.ndarray) -> np.ndar
     return parent
 
 
-def _codes(column: pa.ChunkedArray, dictionary: pa.Array) -> np.ndarray:
-    """Each value's position in `dictionary` (every value is in it)."""
-    return pc.index_in(column, value_set=dictionary).to_numpy(zero_copy_only=False).astype(np.int64)
+def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """(each row's code, the distinct values the codes point into) of a string or dictionary column."""
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.Array):
+        return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
+    if not encoded.num_chunks:
+        return np.zeros(0, np.int64), pa.array([], pa.string())
+    encoded = encoded.unify_dictionaries()
+    indices = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks])
+    return indices.astype(np.int64), encoded.chunks[0].dictionary
 
 
-def _first_of_groups(keys: np.ndarray, rows: np.ndarray, lookup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each key in `lookup`: how many of `keys` equal it, and the row of the first of them (-1 when none)."""
-    unique, first, counts = np.unique(keys, return_index=True, return_counts=True)
-    at = np.minimum(np.searchsorted(unique, lookup), max(len(unique) - 1, 0))
-    hit = (unique[at] == lookup) if len(unique) else np.zeros(len(lookup), dtype=bool)
-    return np.where(hit, counts[at] if len(unique) else 0, 0), np.where(hit, rows[first[at]] if len(unique) else -1, -1)
+def _codes(column: pa.ChunkedArray | pa.Array, dictionary: pa.Array) -> np.ndarray:
+    """Each value's position in `dictionary` (-1 where it is not in it).
+
+    The column's distinct values are looked up in reverse (each dictionary entry in a hash of the column's few
+    distinct values): a batch of uses then never builds a hash of a kernel's 600,000 names.
+    """
+    indices, distinct = _encode(column)
+    where = pc.fill_null(pc.index_in(dictionary, value_set=distinct), -1).to_numpy(zero_copy_only=False)
+    found = np.flatnonzero(where >= 0)
+    inverse = np.full(len(distinct) + 1, -1, dtype=np.int64)
+    inverse[where[found]] = found
+    return inverse[indices]
+
+
+class _Groups:
+    """Candidate rows grouped by an integer key: for any key, how many rows carry it and the first of them."""
+
+    def __init__(self, keys: np.ndarray, rows: np.ndarray) -> None:
+        self.unique, first, self.counts = np.unique(keys, return_index=True, return_counts=True)
+        self.first_row = rows[first]
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(count, first row or -1) for each key."""
+        if not len(self.unique):
+            return np.zeros(len(keys), dtype=np.int64), np.full(len(keys), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.unique, keys), len(self.unique) - 1)
+        hit = self.unique[at] == keys
+        return np.where(hit, self.counts[at], 0), np.where(hit, self.first_row[at], -1)
 
 
 def _take_text(column: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.Array:
@@ -57,85 +87,162 @@ def _take_text(column: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> pa.Array
     return pc.fill_null(picked, "")
 
 
-def resolve_references(raw: pa.Table, symbols: pa.Table) -> tuple[pa.Table, int]:
-    """Edges to names the index defines, as the references table, plus the count of uses of names it does not.
+class Resolver:
+    """Resolves name uses into edges against one index's symbols, a batch of uses at a time.
 
     A use resolves among the definitions carrying its name that it could mean (callables for a call, types for a
     use, within its language family): the only one, else the only one in its file, else in its folder, else none
     (''). Its source is the innermost caller span around it. Done on whole columns of integer codes (names, paths,
-    families): a kernel tree has millions of uses, and no string is compared after the codes are made. The edges
-    come out in the order of the uses.
+    families): a kernel tree has millions of uses, and no string is compared after the codes are made. Everything
+    about the symbols is worked out once; a batch costs only its own uses, so memory stays flat however many there
+    are. A batch must hold all the uses of each of its files (a repeat of a use is dropped within a file).
     """
-    schema = arrow_schema(Reference)
-    if not raw.num_rows:
-        return schema.empty_table(), 0
-    names = pc.unique(pa.chunked_array(symbols["name"].chunks + raw["name"].chunks, pa.string()))
-    paths = pc.unique(pa.chunked_array(symbols["path"].chunks + raw["path"].chunks, pa.string()))
-    path_list = paths.to_pylist()
-    dir_of_path = pd.factorize(np.array([posixpath.dirname(p) for p in path_list], dtype=object))[0]
-    family_index: dict[str, int] = {}  # language family -> code, made as they are met
 
-    def family_code(language: str) -> int:
-        return family_index.setdefault(language_family(language), len(family_index))
+    def __init__(self, symbols: pa.Table, files: Sequence[FileRecord]) -> None:
+        """`symbols` needs the SYMBOL_OUTLINE columns; `files` are every file a use can be in."""
+        self.symbols = symbols
+        # Encoding a column yields its distinct values and each row's code in one pass.
+        names = pc.dictionary_encode(symbols["name"].combine_chunks())
+        self.names, def_name = names.dictionary, names.indices.to_numpy().astype(np.int64)
+        # Every symbol is in a walked file; their paths are added all the same, in case one is not.
+        self.paths = pc.unique(pa.chunked_array([pa.array([f.path for f in files], pa.string()),
+                                                 _distinct(symbols["path"])], pa.string()))
+        def_path = _codes(symbols["path"], self.paths)
+        path_list = self.paths.to_pylist()
+        self.dir_of_path = pd.factorize(np.array([posixpath.dirname(p) for p in path_list], dtype=object))[0]
+        family_index: dict[str, int] = {}  # language family -> code, made as they are met
 
-    family_of_path = np.array([family_code(spec.name if (spec := language_for(p)) else "") for p in path_list],
-                              dtype=np.int64)
-    languages = pc.unique(symbols["language"])  # a family per distinct language, spread to symbols by code
-    def_family = np.array([family_code(lang) for lang in languages.to_pylist()], dtype=np.int64)[
-        _codes(symbols["language"], languages)]
-    n_families, n_paths, n_dirs = len(family_index) + 1, len(path_list) + 1, int(dir_of_path.max(initial=0)) + 2
+        def family_code(language: str) -> int:
+            return family_index.setdefault(language_family(language), len(family_index))
 
-    def_name, def_path = _codes(symbols["name"], names), _codes(symbols["path"], paths)
-    def_line, def_end = symbols["line"].to_numpy(), symbols["end_line"].to_numpy()
-    kinds = symbols["kind"]
-    use_name, use_path = _codes(raw["name"], names), _codes(raw["path"], paths)
-    use_line = raw["line"].to_numpy().astype(np.int64)
-    use_group = pc.not_equal(raw["kind"], "call").to_numpy(zero_copy_only=False).astype(np.int64)  # 0 call, 1 use
+        self.family_of_path = np.array([family_code(spec.name if (spec := language_for(p)) else "")
+                                        for p in path_list], dtype=np.int64)
+        languages = _distinct(symbols["language"])  # a family per distinct language, spread to symbols by code
+        def_family = np.array([family_code(lang) for lang in languages.to_pylist()], dtype=np.int64)[
+            _codes(symbols["language"], languages)]
+        self.n_families, self.n_paths = len(family_index) + 1, len(path_list) + 1
+        self.n_dirs = int(self.dir_of_path.max(initial=0)) + 2
+        def_line, def_end = symbols["line"].to_numpy(), symbols["end_line"].to_numpy()
+        kinds = symbols["kind"]
 
-    # Candidates per (name, call|use, family), and per file and folder for the names several carry.
-    callable_rows = np.flatnonzero(pc.is_in(kinds, pa.array(sorted(CALLABLE_KINDS))).to_numpy(zero_copy_only=False))
-    type_rows = np.flatnonzero(pc.is_in(kinds, pa.array(sorted(TYPE_KINDS))).to_numpy(zero_copy_only=False))
-    cand = np.concatenate([callable_rows, type_rows])
-    cand_group = np.concatenate([np.zeros(len(callable_rows), np.int64), np.ones(len(type_rows), np.int64)])
-    cand_key = (def_name[cand] * 2 + cand_group) * n_families + def_family[cand]
-    use_key = (use_name * 2 + use_group) * n_families + family_of_path[use_path]
-    count, only = _first_of_groups(cand_key, cand, use_key)
-    known = count > 0
-    external = int((~known).sum())
-    n_file, file_row = _first_of_groups(cand_key * n_paths + def_path[cand], cand, use_key * n_paths + use_path)
-    n_dir, dir_row = _first_of_groups(cand_key * n_dirs + dir_of_path[def_path[cand]], cand,
-                                      use_key * n_dirs + dir_of_path[use_path])
-    dst = np.where(count == 1, only, np.where(n_file == 1, file_row, np.where(n_dir == 1, dir_row, -1)))
+        # Candidates per (name, call|use, family), and per file and folder for the names several carry.
+        callable_rows = np.flatnonzero(_mask(pc.is_in(kinds, pa.array(sorted(CALLABLE_KINDS)))))
+        type_rows = np.flatnonzero(_mask(pc.is_in(kinds, pa.array(sorted(TYPE_KINDS)))))
+        cand = np.concatenate([callable_rows, type_rows])
+        cand_group = np.concatenate([np.zeros(len(callable_rows), np.int64), np.ones(len(type_rows), np.int64)])
+        cand_key = (def_name[cand] * 2 + cand_group) * self.n_families + def_family[cand]
+        self.by_name = _Groups(cand_key, cand)
+        self.by_file = _Groups(cand_key * self.n_paths + def_path[cand], cand)
+        self.by_dir = _Groups(cand_key * self.n_dirs + self.dir_of_path[def_path[cand]], cand)
+        # Definition sites as one integer per (path, line, name), sorted for lookups, when the ranges fit in one.
+        self.line_span = max(int(def_line.max(initial=0)), max((f.lines for f in files), default=0)) + 2
+        self.site_keys = np.sort(self._site_key(def_path, def_line, def_name)) if self._keys_fit() else None
+        self.sites = None if self.site_keys is not None else pd.DataFrame(
+            {"path": def_path, "line": def_line, "name": def_name}).drop_duplicates().assign(site=True)
 
-    # A repeat of a use, or a name at its own definition, is not an edge.
-    uses = pd.DataFrame({"path": use_path, "line": use_line, "name": use_name, "group": use_group})
-    keep = known & ~uses.duplicated().to_numpy()
-    sites = pd.DataFrame({"path": def_path, "line": def_line, "name": def_name}).drop_duplicates()
-    at_site = uses[["path", "line", "name"]].merge(sites.assign(site=True), how="left")["site"].notna().to_numpy()
-    order = np.flatnonzero(keep & ~at_site)
+        # Caller spans ordered by file, start, end, id; each knows the span it sits in (its parent).
+        spans = np.flatnonzero(_mask(pc.is_in(kinds, pa.array(sorted(_CALLER_KINDS)))))
+        id_rank = pc.rank(symbols["id"].take(pa.array(spans)), sort_keys="ascending", tiebreaker="first").to_numpy()
+        spans = spans[np.lexsort((id_rank, def_end[spans], def_line[spans], def_path[spans]))]
+        self.spans, self.span_path, self.span_end = spans, def_path[spans], def_end[spans]
+        self.parent = _parents(def_line[spans], self.span_end, self.span_path)
+        self.position = (self.span_path << 32) + def_line[spans]  # sorted: by path code, then line
 
-    # The innermost caller around each use: the last span starting at or before it, else up its parents.
-    spans = np.flatnonzero(pc.is_in(kinds, pa.array(sorted(_CALLER_KINDS))).to_numpy(zero_copy_only=False))
-    id_rank = pc.rank(symbols["id"].take(pa.array(spans)), sort_keys="ascending", tiebreaker="first").to_numpy()
-    spans = spans[np.lexsort((id_rank, def_end[spans], def_line[spans], def_path[spans]))]
-    span_path, span_line, span_end = def_path[spans], def_line[spans], def_end[spans]
-    parent = _parents(span_line, span_end, span_path)
-    position = (span_path << 32) + span_line  # sorted: spans are ordered by path code, then line
-    at = np.searchsorted(position, (use_path[order] << 32) + use_line[order], side="right") - 1
-    span = np.where((at >= 0) & (span_path[np.maximum(at, 0)] == use_path[order]), at, -1) if len(spans) else \
-        np.full(len(order), -1, dtype=np.int64)
-    lines = use_line[order]
-    while len(spans):  # a use past its span's end climbs to the span's parent, until one holds it or none is left
-        outside = (span >= 0) & (span_end[np.maximum(span, 0)] < lines)
-        if not outside.any():
-            break
-        span[outside] = parent[span[outside]]
-    source = np.where(span >= 0, spans[np.maximum(span, 0)] if len(spans) else -1, -1)
-    picked = pa.array(order)
-    table = pa.table({"src_id": _take_text(symbols["id"], source), "src_name": _take_text(symbols["name"], source),
-                      "dst_id": _take_text(symbols["id"], dst[order]), "dst_name": raw["name"].take(picked),
-                      "kind": raw["kind"].take(picked), "path": raw["path"].take(picked),
-                      "line": pa.array(lines, pa.int64()), "candidates": pa.array(count[order], pa.int64())},
-                     schema=schema)
-    return table, external
+    def resolve(self, raw: pa.Table) -> tuple[pa.Table, int]:
+        """Edges of one batch of uses (in their order) as references rows, and how many uses name nothing known."""
+        use_name = _codes(raw["name"], self.names)  # -1: a name no symbol carries
+        use_path = _codes(raw["path"], self.paths)
+        use_line = raw["line"].to_numpy().astype(np.int64)
+        use_group = _mask(pc.not_equal(raw["kind"], "call")).astype(np.int64)  # 0 call, 1 use
+        use_key = (use_name * 2 + use_group) * self.n_families + self.family_of_path[use_path]
+        count, only = self.by_name.lookup(use_key)
+        known = (count > 0) & (use_name >= 0) & (use_path >= 0)
+        count = np.where(known, count, 0)
+        external = int((~known).sum())
+        n_file, file_row = self.by_file.lookup(use_key * self.n_paths + use_path)
+        n_dir, dir_row = self.by_dir.lookup(use_key * self.n_dirs + self.dir_of_path[use_path])
+        dst = np.where(count == 1, only, np.where(n_file == 1, file_row, np.where(n_dir == 1, dir_row, -1)))
 
+        # A repeat of a use, or a name at its own definition, is not an edge.
+        order = np.flatnonzero(known & self._first_and_not_at_site(use_path, use_line, use_name, use_group))
+        source = self._callers(use_path[order], use_line[order])
+        picked = pa.array(order)
+        table = pa.table({"src_id": _take_text(self.symbols["id"], source),
+                          "src_name": _take_text(self.symbols["name"], source),
+                          "dst_id": _take_text(self.symbols["id"], dst[order]), "dst_name": raw["name"].take(picked),
+                          "kind": _text(raw["kind"].take(picked)), "path": _text(raw["path"].take(picked)),
+                          "line": pa.array(use_line[order], pa.int64()),
+                          "candidates": pa.array(count[order], pa.int64())}, schema=arrow_schema(Reference))
+        return table, external
+
+    def _keys_fit(self) -> bool:
+        """True when (path, line, name, call|use) packs into one int64 (a line past every definition's, too)."""
+        return self.n_paths * self.line_span * (len(self.names) + 1) * 2 < 1 << 62
+
+    def _site_key(self, path: np.ndarray, line: np.ndarray, name: np.ndarray) -> np.ndarray:
+        return (path * self.line_span + line) * (len(self.names) + 1) + name
+
+    def _first_and_not_at_site(self, path: np.ndarray, line: np.ndarray, name: np.ndarray,
+                               group: np.ndarray) -> np.ndarray:
+        """Per use: the first of its repeats (same file, line, name and kind) and not at a definition of its name."""
+        first = np.zeros(len(path), dtype=bool)
+        if self.site_keys is not None and line.max(initial=0) < self.line_span:
+            first[np.unique(self._site_key(path, line, name) * 2 + group, return_index=True)[1]] = True
+        else:  # too wide for one integer: compare the columns
+            first = ~pd.DataFrame({"path": path, "line": line, "name": name, "group": group}).duplicated().to_numpy()
+        return first & ~self._at_site(path, line, name)
+
+    def _at_site(self, path: np.ndarray, line: np.ndarray, name: np.ndarray) -> np.ndarray:
+        """Per use: a definition of its name starts at its file and line."""
+        if self.site_keys is None:
+            uses = pd.DataFrame({"path": path, "line": line, "name": name})
+            return uses.merge(self.sites, how="left")["site"].notna().to_numpy()
+        if not len(self.site_keys):
+            return np.zeros(len(path), dtype=bool)
+        # A line past every file's end is put on the last line key, which no definition holds.
+        site = self._site_key(path, np.minimum(line, self.line_span - 1), name)
+        at = np.minimum(np.searchsorted(self.site_keys, site), len(self.site_keys) - 1)
+        return self.site_keys[at] == site
+
+    def _callers(self, paths: np.ndarray, lines: np.ndarray) -> np.ndarray:
+        """The symbol row of the innermost caller span around each use (-1 at file level): the last span starting
+        at or before it, else up its parents until one holds it."""
+        if not len(self.spans):
+            return np.full(len(paths), -1, dtype=np.int64)
+        at = np.searchsorted(self.position, (paths << 32) + lines, side="right") - 1
+        span = np.where((at >= 0) & (self.span_path[np.maximum(at, 0)] == paths), at, -1)
+        while True:  # a use past its span's end climbs to the span's parent
+            outside = (span >= 0) & (self.span_end[np.maximum(span, 0)] < lines)
+            if not outside.any():
+                break
+            span[outside] = self.parent[span[outside]]
+        return np.where(span >= 0, self.spans[np.maximum(span, 0)], -1)
+
+
+def _distinct(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """A column's distinct values as plain strings (the column may be dictionary-encoded)."""
+    return _text(pc.unique(column))
+
+
+def _text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A string column, decoded when it is dictionary-encoded."""
+    return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
+
+
+def _mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return array.to_numpy(zero_copy_only=False)
+
+
+def file_batches(uses: pa.Table, rows: int) -> Iterator[pa.Table]:
+    """The uses in slices of about `rows`, each cut where one file's uses end and the next one's begin."""
+    if uses.num_rows <= rows:
+        yield uses
+        return
+    paths = _encode(uses["path"])[0]
+    starts = np.flatnonzero(paths[1:] != paths[:-1]) + 1
+    begin = 0
+    while begin < uses.num_rows:
+        at = np.searchsorted(starts, begin + rows)  # the first file starting at or after the target
+        cut = int(starts[at]) if begin + rows < uses.num_rows and at < len(starts) else uses.num_rows
+        yield uses.slice(begin, cut - begin)
+        begin = cut

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -26,26 +26,56 @@ def to_table(records: Sequence[Any], record_type: type) -> pa.Table:
     return pa.Table.from_pydict({name: [getattr(r, name) for r in records] for name in schema.names}, schema=schema)
 
 
-def write_index(paths: ProjectPaths, tables: dict[str, Sequence[Any] | pa.Table]) -> None:
-    """Write every table into a fresh folder, then swap it in so readers never see half an index.
+class IndexStaging:
+    """A fresh folder the index tables are written into, swapped in whole by `commit` (readers never see half an
+    index); dropped when the `with` block ends without a commit."""
 
-    Records of the known types become their tables; a table given as Arrow (the raw name uses) is written as is.
-    """
-    paths.root.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=paths.root, prefix=".index-"))
-    try:
-        for name, given in {**dict.fromkeys(TABLES, ()), **tables}.items():
-            table = given if isinstance(given, pa.Table) else to_table(given, TABLES[name])
-            pq.write_table(table, staging / f"{name}.parquet", compression="zstd")
-        old = paths.root / ".index-old"
+    def __init__(self, paths: ProjectPaths) -> None:
+        paths.root.mkdir(parents=True, exist_ok=True)
+        self.paths = paths
+        self.folder = Path(tempfile.mkdtemp(dir=paths.root, prefix=".index-"))
+        self.written: set[str] = set()
+
+    def __enter__(self) -> "IndexStaging":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)  # a no-op after commit: the folder was renamed
+
+    def write(self, name: str, given: Sequence[Any] | pa.Table) -> None:
+        """One table, given as Arrow or as records of its type."""
+        table = given if isinstance(given, pa.Table) else to_table(given, TABLES[name])
+        pq.write_table(table, self.folder / f"{name}.parquet", compression="zstd")
+        self.written.add(name)
+
+    def stream(self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch | pa.Table]) -> int:
+        """One table written batch by batch (never whole in memory); returns its rows."""
+        rows = 0
+        with pq.ParquetWriter(self.folder / f"{name}.parquet", schema, compression="zstd") as writer:
+            for batch in batches:
+                writer.write(batch.cast(schema) if batch.schema != schema else batch)
+                rows += batch.num_rows
+        self.written.add(name)
+        return rows
+
+    def commit(self) -> None:
+        """Write the tables not given (empty), then swap the folder in for the index."""
+        for name in TABLES.keys() - self.written:
+            self.write(name, ())
+        old = self.paths.root / ".index-old"
         shutil.rmtree(old, ignore_errors=True)
-        if paths.index_dir.exists():
-            paths.index_dir.rename(old)
-        staging.rename(paths.index_dir)
+        if self.paths.index_dir.exists():
+            self.paths.index_dir.rename(old)
+        self.folder.rename(self.paths.index_dir)
         shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+
+def write_index(paths: ProjectPaths, tables: dict[str, Sequence[Any] | pa.Table]) -> None:
+    """Write every table (records of the known types, or Arrow) and swap them in as the index."""
+    with IndexStaging(paths) as staging:
+        for name, given in tables.items():
+            staging.write(name, given)
+        staging.commit()
 
 
 class IndexReader:

@@ -8,7 +8,7 @@ import re
 import stat
 from collections import Counter
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
+import fnmatch
 from pathlib import Path
 
 import pathspec
@@ -28,6 +28,8 @@ _GENERATED_MARKER = re.compile(
     rb"^(?://|#|/\*|\*|--)?\s*(?:Code generated .* DO NOT EDIT\.|@generated\b)", re.MULTILINE
 )
 _SNIFF_BYTES = 8192
+# One pattern for every generated-file name (fnmatch per pattern per file was a sixth of a kernel walk).
+_GENERATED_NAME = re.compile("|".join(fnmatch.translate(p) for p in GENERATED_NAME_PATTERNS))
 
 
 @dataclass
@@ -74,15 +76,18 @@ def count_lines(data: bytes) -> int:
     return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
-def classify_content(rel: str, data: bytes, config: IngestConfig) -> str | None:
-    """The skip reason for a file's bytes, or None to keep it."""
-    if b"\0" in data[:_SNIFF_BYTES]:
+def classify_content(rel: str, data: bytes, config: IngestConfig, lines: int | None = None) -> str | None:
+    """The skip reason for a file's bytes, or None to keep it (`lines`: its line count, when already known)."""
+    head = data[:_SNIFF_BYTES]
+    if b"\0" in head:
         return "binary"
-    if any(fnmatch(os.path.basename(rel), pattern) for pattern in GENERATED_NAME_PATTERNS):
+    if _GENERATED_NAME.match(os.path.basename(rel)):
         return "generated"
-    if language_for(rel) and len(data) > 2048 and len(data) / max(count_lines(data), 1) > config.minified_avg_line:
+    lines = count_lines(data) if lines is None else lines
+    if language_for(rel) and len(data) > 2048 and len(data) / max(lines, 1) > config.minified_avg_line:
         return "minified"
-    if _GENERATED_MARKER.search(data[:_SNIFF_BYTES]):
+    # The substring test first: the marker's regex is tried at every line start of every file otherwise.
+    if b"generated" in head and _GENERATED_MARKER.search(head):
         return "generated"
     return None
 
@@ -99,6 +104,8 @@ def walk_tree(root: Path, config: IngestConfig, progress: Progress) -> WalkResul
         rel_dir = os.path.relpath(dirpath, root_real).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir
         rules.load(Path(dirpath), rel_dir)
+        # A regular file (lstat) lies where its folder really is: one realpath per folder, not per file.
+        inside = _inside(root_real, dirpath)
         # Bounded depth: a hostile tree of thousands of nested folders must not exhaust os.walk's recursion.
         depth = rel_dir.count("/") + 1 if rel_dir else 0
         too_deep = depth + 1 > config.max_depth
@@ -125,7 +132,7 @@ def walk_tree(root: Path, config: IngestConfig, progress: Progress) -> WalkResul
             if seen % 500 == 0:
                 progress.report(0.2 + min(seen / 50_000, 1.0) * 0.05, f"walking: {seen} files seen")
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            record, reason = _read_file(root_real, dirpath, name, rel, rules, max_bytes, config)
+            record, reason = _read_file(inside, dirpath, name, rel, rules, max_bytes, config)
             if record is None:
                 result.skipped[reason] += 1
                 continue
@@ -135,9 +142,9 @@ def walk_tree(root: Path, config: IngestConfig, progress: Progress) -> WalkResul
     return result
 
 
-def _read_file(root_real: str, dirpath: str, name: str, rel: str, rules: _IgnoreRules, max_bytes: int,
+def _read_file(inside: bool, dirpath: str, name: str, rel: str, rules: _IgnoreRules, max_bytes: int,
                config: IngestConfig) -> tuple[FileRecord | None, str | None]:
-    """(record, warning) for a kept file, or (None, skip reason)."""
+    """(record, warning) for a kept file, or (None, skip reason); `inside`: its folder resolves inside the root."""
     full = os.path.join(dirpath, name)
     unsafe = unsafe_name_reason(name)
     if unsafe:
@@ -152,7 +159,7 @@ def _read_file(root_real: str, dirpath: str, name: str, rel: str, rules: _Ignore
         return None, "symlink"
     if not stat.S_ISREG(info.st_mode):
         return None, "special"
-    if not _inside(root_real, full):
+    if not inside:
         return None, "outside_tree"
     if info.st_size > max_bytes:
         return None, "oversized"
@@ -165,7 +172,8 @@ def _read_file(root_real: str, dirpath: str, name: str, rel: str, rules: _Ignore
         return None, "unreadable"
     if len(data) > max_bytes:
         return None, "oversized"
-    reason = classify_content(rel, data, config)
+    lines = count_lines(data)
+    reason = classify_content(rel, data, config, lines)
     if reason:
         return None, reason
     spec = language_for(rel)
@@ -174,6 +182,6 @@ def _read_file(root_real: str, dirpath: str, name: str, rel: str, rules: _Ignore
         warning = None
     except UnicodeDecodeError:
         warning = "non_utf8"  # kept and decoded leniently later, but counted
-    record = FileRecord(rel, file_category(rel), spec.name if spec else "", len(data), count_lines(data),
+    record = FileRecord(rel, file_category(rel), spec.name if spec else "", len(data), lines,
                         hashlib.sha1(data).hexdigest())
     return record, warning

@@ -158,13 +158,13 @@ def test_full_or_read_only_disk_gives_one_line(tmp_path, monkeypatch, capsys, co
     def failing_write(*args, **kwargs):  # noqa: ANN002, ANN003
         raise OSError(code, os.strerror(code), str(tmp_path / "ws" / "p" / "index" / "symbols.parquet"))
 
-    monkeypatch.setattr(tables, "write_index", failing_write)
-    import forklift_core.ingest.index as index
-
-    monkeypatch.setattr(index, "write_index", failing_write)
+    monkeypatch.setattr(tables.pq, "write_table", failing_write)
     status = main(["ingest", str(POLYGLOT), "--project", "p", "--workspace", str(tmp_path / "ws"), "--quiet"])
     err = capsys.readouterr().err
     assert status == 2 and hint in err and len(err.strip().splitlines()) == 1
+    project = tmp_path / "ws" / "p"  # no half-written index, and no scratch left behind
+    assert not (project / "index").exists() and not list(project.glob(".index-*"))
+    assert not list((project / ".scratch").glob("*"))
 
 
 def test_piping_symbols_into_head_is_quiet(tmp_path) -> None:
