@@ -87,11 +87,10 @@ def _definitions(tree, query, source: bytes, task: FileTask) -> list[Definition]
 def _references(tree, query, source: bytes, task: FileTask) -> list[RawReference]:  # type: ignore[no-untyped-def]
     from tree_sitter import QueryCursor
 
-    refs = []
-    for capture, nodes in QueryCursor(query).captures(tree.root_node).items():
-        for node in nodes:
-            refs.append(RawReference(task.path, node.start_point[0] + 1, _text(node, source), capture))
-    return refs
+    found = [(node.start_byte, capture, node) for capture, nodes in QueryCursor(query).captures(tree.root_node).items()
+             for node in nodes]
+    found.sort(key=lambda item: item[:2])  # in source order: the captures come back in no fixed order
+    return [RawReference(task.path, node.start_point[0] + 1, _text(node, source), capture) for _, capture, node in found]
 
 
 def extract_batch(root: str, tasks: Sequence[FileTask], want_definitions: bool,
