@@ -77,7 +77,9 @@ def forklift_ingest(tree: Path, shards: int, touch: str = "") -> dict:
     on a hard-linked copy of the tree (the one changed file is replaced there, never edited in place)."""
     with linked_copy(tree) as scratch:
         out = subprocess.run([sys.executable, "-c", _CHILD, str(scratch / "tree"), str(scratch / "ws"), str(shards),
-                              touch, str(Path(__file__).resolve().parent)], capture_output=True, text=True, check=True)
+                              touch, str(Path(__file__).resolve().parent)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"the measured ingest failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -101,6 +101,15 @@ def chunk_by_size(items: Sequence[T], sizes: Sequence[int], target: int) -> list
     return chunks + ([current] if current else [])
 
 
+def _even_target(total: int, most: int, workers: int) -> int:
+    """A task size of at most about `most` that cuts `total` into a multiple of `workers` tasks: the last round
+    of a few big tasks then keeps every worker busy instead of one."""
+    if total <= 0:
+        return most
+    tasks = -(-(-(-total // most)) // workers) * workers  # ceil(ceil(total / most) / workers) * workers
+    return -(-total // tasks)
+
+
 def choose_extractor(config: IngestConfig) -> str:
     """ctags when present (or asked for), tree-sitter otherwise; a clear error when neither works."""
     if config.extractor in ("auto", "ctags") and ctags_version():
@@ -129,7 +138,8 @@ def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestC
     if config.references and c_files:
         plan.c_references = c_references_from(config)
     by_cscope = [f for f in c_files if cscope_safe(f.path)] if plan.c_references == "cscope" else []
-    plan.cscope = chunk_by_size([f.path for f in by_cscope], [f.size for f in by_cscope], CSCOPE_SHARD_BYTES)
+    plan.cscope = chunk_by_size([f.path for f in by_cscope], [f.size for f in by_cscope],
+                                _even_target(sum(f.size for f in by_cscope), CSCOPE_SHARD_BYTES, config.shard_count))
     skipped = {f.path for f in by_cscope}
     # Tree-sitter reads a file for its definitions (no ctags) or for references nothing cheaper gives.
     wanted = [f for f in code if plan.treesitter_definitions or (config.references and f.path not in skipped)]
