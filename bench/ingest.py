@@ -20,37 +20,27 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from repos import kernel_tree, linked_copy  # noqa: E402
+from repos import add_function, kernel_tree, linked_copy  # noqa: E402
 
 from forklift_core.ingest.ctags import CTAGS_FIELDS  # noqa: E402
 
-# One process per measured ingest (a fair start and its own peak RSS): the first ingest, then the re-ingests.
+# One process per measured ingest (a fair start, and memory no earlier run left behind), with its peak memory
+# (this process, and it with its workers, sampled).
 _CHILD = r"""
-import json, resource, shutil, sys, time
+import json, sys, time
 from pathlib import Path
 from forklift_core.config import IngestConfig
 from forklift_core.ingest.index import ingest
 from forklift_core.workspace import Workspace
-source, workspace, shards, touch = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-sys.path.insert(0, sys.argv[5])
-from repos import add_function
-config = IngestConfig(shards=shards)
-runs = {}
-started = time.perf_counter()
-summary = ingest(source, "bench", Workspace(workspace), config)
-runs["first"] = {"wall": time.perf_counter() - started, "symbols": summary["symbols"],
-                 "references": summary["references"], "stages": summary["stage_seconds"]}
-if touch:
+source, workspace, shards = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+sys.path.insert(0, sys.argv[4])
+from memory import PeakRss
+with PeakRss() as peak:
     started = time.perf_counter()
-    again = ingest(source, "bench", Workspace(workspace), config)
-    runs["unchanged"] = {"wall": time.perf_counter() - started, "changes": again["changes"]}
-    add_function(Path(source) / touch)  # in the bench's hard-linked copy
-    started = time.perf_counter()
-    changed = ingest(source, "bench", Workspace(workspace), config)
-    runs["one_changed"] = {"wall": time.perf_counter() - started, "stages": changed["stage_seconds"]}
-runs["rss_mb"] = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                     resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-print(json.dumps(runs))
+    summary = ingest(source, "bench", Workspace(workspace), IngestConfig(shards=shards))
+    seconds = time.perf_counter() - started
+print(json.dumps({"wall": seconds, "symbols": summary["symbols"], "references": summary["references"],
+                  "stages": summary["stage_seconds"], **peak.mib()}))
 """
 
 
@@ -73,14 +63,24 @@ def bare_ctags(tree: Path) -> tuple[float, int, float]:
 
 
 def forklift_ingest(tree: Path, shards: int, touch: str = "") -> dict:
-    """One first ingest (and, with `touch`, the unchanged and one-file-changed re-ingests) in a fresh process,
+    """The first ingest (and, with `touch`, the unchanged and one-file-changed re-ingests), each in a fresh process,
     on a hard-linked copy of the tree (the one changed file is replaced there, never edited in place)."""
-    with linked_copy(tree) as scratch:
+    bench_dir = str(Path(__file__).resolve().parent)
+
+    def one(scratch: Path) -> dict:
         out = subprocess.run([sys.executable, "-c", _CHILD, str(scratch / "tree"), str(scratch / "ws"), str(shards),
-                              touch, str(Path(__file__).resolve().parent)], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise SystemExit(f"the measured ingest failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+                              bench_dir], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise SystemExit(f"the measured ingest failed:\n{out.stderr[-3000:]}")
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    with linked_copy(tree) as scratch:
+        runs = {"first": one(scratch)}
+        if touch:
+            runs["unchanged"] = one(scratch)
+            add_function(scratch / "tree" / touch)
+            runs["one_changed"] = one(scratch)
+    return runs
 
 
 def measure(label: str, tree: Path, touch: str, repeat: int) -> None:
@@ -89,19 +89,20 @@ def measure(label: str, tree: Path, touch: str, repeat: int) -> None:
     print(f"\n## {label}: {tree} ({files} files), {cores} cores")
     ctags_seconds, tags, ctags_rss = min(bare_ctags(tree) for _ in range(repeat))
     print(f"bare ctags (one process, same fields): {ctags_seconds:.2f} s, {tags} tags, peak RSS {ctags_rss:.0f} MiB")
-    print(f"{'run':44} {'wall s':>7} {'x ctags':>8} {'symbols':>8} {'refs':>8} {'RSS MiB':>8}  stages")
+    print("peak memory MiB: ForkLift's own process (RSS) / it and its workers together (PSS), sampled every 0.2 s")
+    print(f"{'run':34} {'wall s':>7} {'x ctags':>8} {'x first':>8} {'symbols':>8} {'refs':>8} {'memory':>11}  stages")
     for name, shards, reingest in ((f"ingest, {cores} shards", cores, True), ("ingest, 1 shard", 1, False)):
         best = min((forklift_ingest(tree, shards, touch if reingest else "") for _ in range(repeat)),
                    key=lambda r: r["first"]["wall"])
-        first = best["first"]
-        stages = " ".join(f"{k}={v:.1f}" for k, v in first["stages"].items())
-        print(f"{name:44} {first['wall']:7.1f} {first['wall'] / ctags_seconds:8.2f} {first['symbols']:8d} "
-              f"{first['references']:8d} {best['rss_mb']:8.0f}  {stages}")
+        labels = {"first": name}
         if reingest and touch:  # a folder given by path has no file to change
-            for key, text in (("unchanged", "re-ingest, nothing changed"), ("one_changed", "re-ingest, one file changed")):
-                run = best[key]
-                print(f"{text:44} {run['wall']:7.1f} {run['wall'] / ctags_seconds:8.2f}   "
-                      f"{run['wall'] / first['wall']:.2f}x of the first ingest")
+            labels.update(unchanged="  re-ingest, nothing changed", one_changed="  re-ingest, one file changed")
+        for key, text in labels.items():
+            run = best[key]
+            stages = " ".join(f"{k}={v:.1f}" for k, v in run["stages"].items())
+            print(f"{text:34} {run['wall']:7.1f} {run['wall'] / ctags_seconds:8.2f} "
+                  f"{run['wall'] / best['first']['wall']:8.2f} {run['symbols']:8d} {run['references']:8d} "
+                  f"{run['own_mib']:5.0f}/{run['total_mib']:5.0f}  {stages}")
 
 
 def main() -> None:

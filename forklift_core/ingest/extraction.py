@@ -9,6 +9,8 @@ the references it adds.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +34,14 @@ from forklift_core.records import FileRecord, Symbol, symbol_outline
 # Work per task: small enough that both cores stay busy to the end and progress moves, big enough that a
 # process start or a database header is noise.
 CTAGS_CHUNK_BYTES = 4 << 20
-CSCOPE_SHARD_BYTES = 24 << 20
+CSCOPE_SHARD_BYTES = 8 << 20
 TREESITTER_BATCH_FILES = 64
 # Below this many bytes of code the tasks run in this process: starting workers (a second each, importing Arrow
 # and the grammars) would cost more than the parallel work saves.
 INLINE_BYTES = 4 << 20
 
 T = TypeVar("T")
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
 
 
 @dataclass
@@ -148,23 +151,41 @@ def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestC
     return plan
 
 
+def release_memory() -> None:
+    """Hand what a finished task freed back to the system (Arrow's pool and the C heap both keep freed memory for
+    reuse), so a worker between tasks holds little more than its interpreter."""
+    pa.default_memory_pool().release_unused()
+    trim = getattr(_LIBC, "malloc_trim", None)  # glibc only
+    if trim is not None:
+        trim(0)
+
+
 def ctags_task(root: str, paths: list[str], config: IngestConfig, part: str) -> pa.Table:
     """One ctags chunk, in a worker: the files' symbols with their snippets into `part`; their outline back."""
-    defs = run_ctags(root, paths, config.ctags_timeout_s, config.ctags_memory_mb)
-    return keep_part(enrich(Path(root), defs, config), part)
+    try:
+        defs = run_ctags(root, paths, config.ctags_timeout_s, config.ctags_memory_mb)
+        return keep_part(enrich(Path(root), defs, config), part)
+    finally:
+        release_memory()
 
 
 def treesitter_task(root: str, tasks: list[FileTask], definitions: bool, references: bool, config: IngestConfig,
                     part: str) -> tuple[pa.Table, pa.Table]:
     """One tree-sitter batch, in a worker: (the outline of its symbols, kept in `part`, when tree-sitter is the
     extractor; name uses)."""
-    defs, refs = extract_batch(root, tasks, definitions, references)
-    return keep_part(enrich(Path(root), definitions_table(defs), config), part), uses_table(refs)
+    try:
+        defs, refs = extract_batch(root, tasks, definitions, references)
+        return keep_part(enrich(Path(root), definitions_table(defs), config), part), uses_table(refs)
+    finally:
+        release_memory()
 
 
 def cscope_task(root: str, paths: list[str], type_names: Collection[str], config: IngestConfig) -> pa.Table:
     """One cscope shard, in a worker: its C files' call sites and type uses."""
-    return cscope_uses(root, paths, type_names, config.ctags_timeout_s, config.ctags_memory_mb)
+    try:
+        return cscope_uses(root, paths, type_names, config.ctags_timeout_s, config.ctags_memory_mb)
+    finally:
+        release_memory()
 
 
 def c_type_names(symbols: pa.Table) -> set[str]:

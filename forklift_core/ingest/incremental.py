@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import pyarrow as pa
@@ -33,14 +32,18 @@ _SAME_RUN = ("references", "c_references", "snippet_max_lines", "snippet_max_cha
 
 @dataclass
 class PreviousIndex:
-    """What the last ingest left: file hashes, its symbols' outline and its name uses as Arrow tables (the symbols'
-    whole rows are streamed from its table when the new index is written)."""
+    """What the last ingest left: its manifest and file hashes; its tables are read when (and as far as) a
+    re-ingest needs them, only the rows of the files it keeps or re-reads."""
 
     manifest: dict[str, Any]
     hashes: dict[str, str]
-    symbols: pa.Table
-    raw_uses: pa.Table
-    symbols_file: Path
+    paths: ProjectPaths
+
+    def read(self, table: str, touched: set[str], inside: bool, columns: Sequence[str] | None = None) -> pa.Table:
+        """The rows of a previous table whose file is (inside=True) or is not one of the touched files."""
+        picked = pc.field("path").isin(sorted(touched))
+        return pq.read_table(self.paths.table(table), columns=list(columns) if columns else None,
+                             filters=picked if inside else ~picked)
 
 
 @dataclass
@@ -75,9 +78,7 @@ def load_previous(paths: ProjectPaths, config: IngestConfig, extractor: str) -> 
     if manifest.get("extractor") != extractor or any(before.get(k) != now.get(k) for k in _SAME_RUN):
         return None
     files = pq.read_table(paths.table("files"), columns=["path", "sha1"])
-    return PreviousIndex(manifest, dict(zip(files.column("path").to_pylist(), files.column("sha1").to_pylist())),
-                         symbol_outline(pq.read_table(paths.table("symbols"), columns=list(SYMBOL_OUTLINE))),
-                         pq.read_table(paths.table(RAW_USES)), paths.table("symbols"))
+    return PreviousIndex(manifest, dict(zip(files.column("path").to_pylist(), files.column("sha1").to_pylist())), paths)
 
 
 def file_delta(previous: dict[str, str], files: Sequence[FileRecord]) -> FileDelta:
@@ -101,13 +102,13 @@ def _in_touched(table: pa.Table, touched: set[str]) -> pa.ChunkedArray:
 
 def carried_symbols(previous: PreviousIndex, touched: set[str]) -> pa.Table:
     """The outline of the previous symbols of every file that did not change."""
-    return previous.symbols.filter(pc.invert(_in_touched(previous.symbols, touched)))
+    return symbol_outline(previous.read("symbols", touched, inside=False, columns=SYMBOL_OUTLINE))
 
 
 def carried_symbol_rows(previous: PreviousIndex, touched: set[str]) -> Iterator[pa.Table]:
     """The whole previous symbols of every file that did not change, read a row group at a time."""
     schema = arrow_schema(Symbol)
-    source = pq.ParquetFile(previous.symbols_file)
+    source = pq.ParquetFile(previous.paths.table("symbols"))
     for group in range(source.num_row_groups):
         rows = source.read_row_group(group)
         yield rows.filter(pc.invert(_in_touched(rows, touched))).cast(schema)
@@ -115,7 +116,7 @@ def carried_symbol_rows(previous: PreviousIndex, touched: set[str]) -> Iterator[
 
 def carried_uses(previous: PreviousIndex, touched: set[str]) -> pa.Table:
     """The previous name uses of every file that did not change."""
-    return previous.raw_uses.filter(pc.invert(_in_touched(previous.raw_uses, touched))).cast(USES_SCHEMA)
+    return previous.read(RAW_USES, touched, inside=False).cast(USES_SCHEMA)
 
 
 def uses_table(uses: Sequence[RawReference]) -> pa.Table:
@@ -137,7 +138,8 @@ def symbol_changes(previous: PreviousIndex, touched: set[str], new_symbols: pa.T
         inside = table.filter(_in_touched(table, touched))
         return zip(*(inside.column(c).to_pylist() for c in ("name", "kind", "scope", "path", "line")))
 
-    old, new = located(rows(previous.symbols)), located(rows(new_symbols))
+    before = previous.read("symbols", touched, inside=True, columns=("name", "kind", "scope", "path", "line"))
+    old, new = located(rows(before)), located(rows(new_symbols))
     added, removed, moved = [], [], []
     for key in new.keys() | old.keys():
         before, after = sorted(old.get(key, [])), sorted(new.get(key, []))
