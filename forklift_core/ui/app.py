@@ -6,9 +6,10 @@ import os
 
 import gradio as gr
 
-from forklift_core.ui.common import AppSettings, sign_in_section
+from forklift_core.ui.common import AppSettings, keep_projects_fresh, sign_in_section
 from forklift_core.ui.tabs.compare import build_compare_tab
 from forklift_core.ui.tabs.curate import SHORTCUTS_JS, build_curate_tab
+from forklift_core.ui.tabs.curate_actions import projects_with_pairs
 from forklift_core.ui.tabs.generate import build_generate_tab
 from forklift_core.ui.tabs.hub import build_hub_tab
 from forklift_core.ui.tabs.ingest import build_ingest_tab
@@ -29,16 +30,17 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
         sign_in_section(settings)
         with gr.Tab("Ingest", id="ingest"):
             build_ingest_tab(settings, demo)
-        with gr.Tab("Generate", id="generate"):
-            build_generate_tab(settings, demo)
-        with gr.Tab("Curate", id="curate"):
-            build_curate_tab(settings, demo)
-        with gr.Tab("Train", id="train"):
-            build_train_tab(settings, demo)
-        with gr.Tab("Compare", id="compare"):
-            build_compare_tab(settings, demo)
-        with gr.Tab("Hub", id="hub"):
-            build_hub_tab(settings, demo)
+        projects = settings.workspace.projects
+        with gr.Tab("Generate", id="generate") as tab:
+            keep_projects_fresh(tab, build_generate_tab(settings, demo), projects)
+        with gr.Tab("Curate", id="curate") as tab:
+            keep_projects_fresh(tab, build_curate_tab(settings, demo), lambda: projects_with_pairs(settings.workspace))
+        with gr.Tab("Train", id="train") as tab:
+            keep_projects_fresh(tab, build_train_tab(settings, demo), projects)
+        with gr.Tab("Compare", id="compare") as tab:
+            keep_projects_fresh(tab, build_compare_tab(settings, demo), projects)
+        with gr.Tab("Hub", id="hub") as tab:
+            keep_projects_fresh(tab, build_hub_tab(settings, demo), projects)
     return demo
 
 

@@ -134,3 +134,15 @@ def code_language(path: str) -> str | None:
     """The highlighter for a file, by its extension (None shows plain text)."""
     spec = language_for(path)
     return _CODE_LANGUAGES.get(spec.name) if spec else None
+
+
+def keep_projects_fresh(tab: gr.Tab, dropdown: gr.Dropdown, projects: Callable[[], list[str]]) -> None:
+    """Read the project list again each time the tab is opened, so a project ingested (or generated) in another
+    tab is there without a page reload; the chosen project stays chosen while it exists."""
+    def refresh(current: str | None) -> Any:
+        names = projects()
+        if current in names:  # the value is left alone: the user may have picked another one meanwhile
+            return gr.update(choices=names)
+        return gr.update(choices=names, value=names[0] if names else None)
+
+    tab.select(refresh, dropdown, dropdown, queue=False)

@@ -31,6 +31,13 @@ def test_ingest_a_path_from_the_ui(page) -> None:
     expect(summary).to_contain_text("poly-ui", timeout=60_000)
     expect(summary).to_contain_text("15 files")
     expect(page.locator("#symbol-table")).to_contain_text("stack_push", timeout=15_000)
+    # The next step needs no reload: the Generate tab offers the new project, the chosen one stays chosen.
+    page.get_by_role("tab", name="Generate").click()
+    chooser = page.locator("#generate-project input")
+    expect(chooser).to_have_value("forklift-example", timeout=15_000)
+    chooser.click()
+    page.get_by_role("option", name="poly-ui", exact=True).click()
+    expect(chooser).to_have_value("poly-ui", timeout=15_000)
 
 
 def test_bad_input_shows_a_clear_error(page) -> None:

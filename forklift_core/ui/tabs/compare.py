@@ -103,7 +103,7 @@ def report_views(settings: AppSettings, project: str | None, run_id: str | None)
     return headline, table, bars, pd.DataFrame(bins)
 
 
-def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
+def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> gr.Dropdown:
     """Run and question pickers, two streamed answers with scores, the report, and blind A/B judging."""
     loaded = LoadedRuns(settings)
     with gr.Row():
@@ -256,3 +256,4 @@ def build_compare_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     demo.load(on_load, None, project).then(pick_runs, project, [run, picked]).then(
         run_questions, [project, run], picked).then(
         lambda p, r: report_views(settings, p, r), [project, run], [headline, table, bars, histogram])
+    return project

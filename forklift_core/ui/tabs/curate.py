@@ -88,7 +88,7 @@ def _editor_section() -> _Editor:
     return _Editor(selected, version, detail, question, answer, rejected, comment, evidence, snippet, message, buttons)
 
 
-def build_curate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
+def build_curate_tab(settings: AppSettings, demo: gr.Blocks) -> gr.Dropdown:
     """Filters and counts, a paged table, the detail editor beside its evidence, bulk actions and undo."""
     actions = CurateActions(settings)
     filters = _filters_section(settings)
@@ -139,3 +139,4 @@ def build_curate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     demo.load(actions.refresh_projects, None, filters.project).then(
         actions.choices_for, filters.project, [filters.family, filters.negative]).then(
         actions.first_page, inputs, page_outputs)
+    return filters.project

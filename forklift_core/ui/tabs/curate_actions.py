@@ -14,6 +14,7 @@ from forklift_core.curate.store import CurationStore
 from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.ingest.tables import open_index
 from forklift_core.ui.common import AppSettings, code_language, user_errors, writer
+from forklift_core.workspace import Workspace
 
 PAGE_SIZE = 25
 TABLE_COLUMNS = ["status", "kind", "family", "split", "question", "id"]
@@ -240,6 +241,10 @@ class CurateActions:
 
     def refresh_projects(self) -> Any:
         """Projects that have generated pairs; the first is selected."""
-        workspace = self.settings.workspace
-        projects = [p for p in workspace.projects() if workspace.project(p).curation_db.is_file()]
+        projects = projects_with_pairs(self.settings.workspace)
         return gr.update(choices=projects, value=projects[0] if projects else None)
+
+
+def projects_with_pairs(workspace: Workspace) -> list[str]:
+    """The projects that have generated pairs to curate."""
+    return [p for p in workspace.projects() if workspace.project(p).curation_db.is_file()]

@@ -45,7 +45,7 @@ def _sample(settings: AppSettings, project: str) -> pd.DataFrame:
     return pd.DataFrame([{c: r[c] for c in SAMPLE_COLUMNS} for r in rows], columns=SAMPLE_COLUMNS)
 
 
-def build_generate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
+def build_generate_tab(settings: AppSettings, demo: gr.Blocks) -> gr.Dropdown:
     """Project, negatives, splits and an optional teacher; a cancellable run with progress; counts and export."""
     with gr.Row():
         project = gr.Dropdown(label="Project", choices=settings.workspace.projects(), elem_id="generate-project")
@@ -113,3 +113,4 @@ def build_generate_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     export.click(do_export, [project, fmt, unreviewed], exported)
     project.change(show_existing, project, sample)
     demo.load(refresh, None, project)
+    return project

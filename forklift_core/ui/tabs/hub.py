@@ -64,7 +64,7 @@ def staged_markdown(settings: AppSettings, project: str | None) -> str:
                                                     if s.attempts else "") for s in waiting)
 
 
-def build_hub_tab(settings: AppSettings, demo: gr.Blocks) -> None:
+def build_hub_tab(settings: AppSettings, demo: gr.Blocks) -> gr.Dropdown:
     """Project and run pickers, secret findings, stage → preview → push, waiting pushes, pull."""
     gr.Markdown("Push the curated dataset and a run's adapter to the Hugging Face Hub, **private unless you say "
                 "otherwise**. Everything is staged and shown first; a failed push stays staged and finishes on retry."
@@ -197,3 +197,4 @@ def build_hub_tab(settings: AppSettings, demo: gr.Blocks) -> None:
     send.click(do_push, [project, staged_ids], [preview, staged_ids, waiting])
     resume.click(do_resume, project, [preview, staged_ids, waiting])
     pull.click(do_pull, [project, pull_repo, revision, what, new_project], [pulled, project])
+    return project

@@ -68,7 +68,7 @@ def data_notes(manifest: dict[str, Any]) -> str:
     return ("\n\n" + " · ".join(notes)) if notes else ""
 
 
-def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
+def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> gr.Dropdown:
     """Plan fields, the equivalent command, a hint about time, run controls and live curves."""
     # A GPU Space sets FORKLIFT_BASE_MODEL to a larger Hub model (QLoRA follows from quantization 'auto' on CUDA).
     defaults = TrainPlan(base_model=settings.base_model) if settings.base_model else TrainPlan()
@@ -235,3 +235,4 @@ def build_train_tab(settings: AppSettings, demo: gr.Blocks) -> None:
             defaults.batch_size, defaults.lora_r, True)
 
     demo.load(on_load, None, [project, run, command])
+    return project
