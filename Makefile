@@ -60,6 +60,7 @@ test: install-test
 # Every figure in the README's Figures section (about 40 minutes on 2 cores; the kernel tree is fetched once).
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/profile_ingest.py --tree kernel
 	$(BIN)/python bench/generate.py
 	$(BIN)/python bench/curate.py --pairs 150000
 	$(BIN)/python bench/retrieval.py
