@@ -8,7 +8,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
@@ -140,6 +140,8 @@ def _parts_folder(paths: ProjectPaths) -> Iterator[Path]:
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        with suppress(OSError):  # the scratch folder too, when nothing else is in it
+            paths.scratch_dir.rmdir()
 
 
 def _checked(batches: Iterable[pa.Table | pa.RecordBatch], progress: Progress) -> Iterator[pa.Table | pa.RecordBatch]:

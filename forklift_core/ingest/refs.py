@@ -14,7 +14,9 @@ from forklift_core.ingest.languages import TYPE_KINDS, language_for
 from forklift_core.records import FileRecord, Reference, arrow_schema
 
 CALLABLE_KINDS = frozenset({"function", "method", "macro", "class", "struct"})
-_CALLER_KINDS = frozenset({"function", "method", "class", "struct", "impl", "interface", "trait", "namespace", "module"})
+# A macro is a caller too: the calls written in its body (which cscope sees) are its own.
+_CALLER_KINDS = frozenset({"function", "method", "macro", "class", "struct", "impl", "interface", "trait", "namespace",
+                           "module"})
 
 
 # Languages whose code can call each other's definitions by name; any other pair never links.

@@ -224,3 +224,17 @@ def test_snippets_and_docs_follow_the_extractors_line_numbers(workspace, tmp_pat
     (long_one,) = reader.symbols(name="long_one", kind="function")
     shown = long_one["snippet"].split("\n")
     assert len(shown) == 61 and shown[0] == "int long_one(void)" and shown[-1] == "…"
+
+
+def test_calls_in_a_macro_body_have_the_macro_as_caller(workspace, tmp_path) -> None:
+    from forklift_core.ingest.cscope import cscope_available
+
+    if not cscope_available() or not ctags_version():
+        pytest.skip("cscope and Universal Ctags are needed")
+    (tmp_path / "twice.c").write_text("int helper(int x) { return x; }\n#define TWICE(x) \\\n    (helper(x) + \\\n"
+                                      "     helper(x))\nint use(void) { return TWICE(2); }\n")
+    ingest(str(tmp_path), "macros", workspace, IngestConfig(c_references="cscope"))
+    reader = IndexReader(workspace.project("macros"))
+    callers = {(c["src_name"], c["line"]) for c in reader.references("helper")["callers"]}
+    assert callers == {("TWICE", 3), ("TWICE", 4)}  # not file-level calls
+    assert {(c["dst_name"], c["line"]) for c in reader.references("use")["callees"]} == {("TWICE", 5)}
