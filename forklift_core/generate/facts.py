@@ -181,10 +181,11 @@ def parameters_return(view: IndexView, config: GenerateConfig) -> Iterable[Fact]
 
 
 def enclosing_scope(view: IndexView, config: GenerateConfig) -> Iterable[Fact]:
-    """Which class, struct or module a member belongs to."""
+    """Which class, struct or module a member belongs to (when its name is defined once in its file)."""
+    # Counted once: scanning its file's symbols for each member was quadratic (55 s on the kernel's headers).
+    same_name_here = Counter((s["path"], s["name"]) for s in view.symbols)
     for s in view.symbols:
-        same_name_here = [o for o in view.by_path[s["path"]] if o["name"] == s["name"]]
-        if s["scope"] and s["scope_kind"] and _askable(s, config) and len(same_name_here) == 1:
+        if s["scope"] and s["scope_kind"] and _askable(s, config) and same_name_here[(s["path"], s["name"])] == 1:
             yield _fact("enclosing_scope", s, label_of(s), {"label": label_of(s), "name": s["name"], "kind": s["kind"],
                                                              "scope": s["scope"], "scope_kind": s["scope_kind"],
                                                              "path": s["path"]})

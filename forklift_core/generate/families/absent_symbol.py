@@ -99,9 +99,9 @@ def facts(view: "IndexView", config: "GenerateConfig") -> Iterable[Fact]:
     wanted = min(MAX_FACTS, max(8, int(len(askable) * SHARE_OF_SYMBOLS)))
     chosen: dict[str, str] = {}  # absent name -> what it was made from
     for real in askable:
+        if len(chosen) >= wanted * 3 // 4:
+            break  # enough: the other names' generators are never made (a kernel has 600,000 names)
         for candidate in near_misses(real, random.Random(f"{config.seed}:{FAMILY}:{real}")):
-            if len(chosen) >= wanted * 3 // 4:
-                break
             if candidate.lower() not in known and candidate not in chosen and candidate.isidentifier():
                 chosen[candidate] = real
                 break
