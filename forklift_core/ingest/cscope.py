@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from forklift_core.errors import ToolError
 from forklift_core.ingest.ctags import memory_cap
 from forklift_core.ingest.incremental import USES_SCHEMA
+from forklift_core.ingest.tables import as_numpy
 
 # cscope's file list cannot quote every name, and a line starting with '-' is read as an option: both left out.
 _SAFE_PATH = re.compile(r"^[^\s\"'\\-][^\s\"'\\]*$")
@@ -55,9 +56,6 @@ def _last_mark(is_mark: np.ndarray) -> np.ndarray:
     return np.cumsum(is_mark, dtype=np.int64) - 1
 
 
-def _mask(array: pa.Array) -> np.ndarray:
-    return array.to_numpy(zero_copy_only=False)
-
 
 def parse_cross_reference(database: bytes, type_names: Collection[str] = ()) -> pa.Table:
     """Call sites and type uses from an uncompressed (`-c`) cscope.out, as name-use rows (path, line, name, kind).
@@ -76,16 +74,16 @@ def parse_cross_reference(database: bytes, type_names: Collection[str] = ()) -> 
     if size < 2:
         return USES_SCHEMA.empty_table()
     head = pc.binary_slice(lines, 0, 2)
-    blank = _mask(pc.equal(pc.binary_length(lines), 0))
+    blank = as_numpy(pc.equal(pc.binary_length(lines), 0))
     candidates = np.flatnonzero(np.concatenate([[False], blank[:-1]]) & ~blank)
     numbers = pc.extract_regex(pc.cast(lines.take(candidates), pa.large_string()), r"^(?P<n>\d+) ")
-    is_number = _mask(pc.is_valid(numbers))
+    is_number = as_numpy(pc.is_valid(numbers))
     starts = candidates[is_number]
-    line_no = _mask(pc.cast(pc.struct_field(numbers.filter(is_number), "n"), pa.int64()))
+    line_no = as_numpy(pc.cast(pc.struct_field(numbers.filter(is_number), "n"), pa.int64()))
     block_start = np.zeros(size, dtype=bool)
     block_start[starts] = True
     block = _last_mark(block_start)
-    file_start = _mask(pc.equal(head, b"\t@"))
+    file_start = as_numpy(pc.equal(head, b"\t@"))
     in_file = _last_mark(file_start)
     file_names = np.array([lines[int(i)].as_py()[2:].decode("utf-8", "replace") for i in np.flatnonzero(file_start)]
                           or [""], dtype=object)
@@ -95,21 +93,21 @@ def parse_cross_reference(database: bytes, type_names: Collection[str] = ()) -> 
     def text_around(index: np.ndarray, step: int) -> pa.Array:
         return lines.take(np.clip(index + step, 0, size - 1))
 
-    marked_call = symbol & _mask(pc.equal(head, b"\t`"))
-    unmarked = symbol & ~_mask(pc.starts_with(lines, b"\t"))
+    marked_call = symbol & as_numpy(pc.equal(head, b"\t`"))
+    unmarked = symbol & ~as_numpy(pc.starts_with(lines, b"\t"))
     plain = np.flatnonzero(unmarked)
-    called = _mask(pc.starts_with(text_around(plain, 1), b"("))
+    called = as_numpy(pc.starts_with(text_around(plain, 1), b"("))
     calls = np.flatnonzero(marked_call)
     calls = np.sort(np.concatenate([calls, plain[called]]))
     before = text_around(calls, -1)
-    on_field = _mask(pc.or_(pc.ends_with(before, b"->"), pc.ends_with(before, b".")))
+    on_field = as_numpy(pc.or_(pc.ends_with(before, b"->"), pc.ends_with(before, b".")))
     calls = calls[~on_field]
     before = text_around(plain, -1)
     typed = np.zeros(len(plain), dtype=bool)
     for keyword in _TAG_KEYWORDS:
-        typed |= _mask(pc.ends_with(before, keyword))
+        typed |= as_numpy(pc.ends_with(before, keyword))
     if type_names:
-        typed |= _mask(pc.is_in(lines.take(plain), pa.array(sorted(type_names), pa.large_binary())))
+        typed |= as_numpy(pc.is_in(lines.take(plain), pa.array(sorted(type_names), pa.large_binary())))
     uses = plain[typed & ~called]
 
     index = np.concatenate([calls, uses])

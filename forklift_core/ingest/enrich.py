@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from forklift_core.config import IngestConfig
 from forklift_core.ingest.languages import TYPE_KINDS, language_named
+from forklift_core.ingest.tables import as_numpy
 from forklift_core.records import Symbol, arrow_schema, symbol_id
 
 _CONTAINER_KINDS = TYPE_KINDS | {"namespace", "module", "function", "method"}
@@ -190,7 +191,7 @@ def _docs(lines: _Lines, defs: pa.Table, file_of: np.ndarray, top: np.ndarray, v
     for language in set(languages):
         prefixes = language_named(language).comment_prefixes + ("*/",)
         commented = lines.starting_with(prefixes)
-        rows = np.flatnonzero(pc.equal(defs["language"], language).to_numpy(zero_copy_only=False))
+        rows = np.flatnonzero(as_numpy(pc.equal(defs["language"], language)))
         comment_top[rows] = np.maximum(_last_where(~commented)[np.maximum(comment_end[rows], 0)] + 1, floor[rows])
     has_comment &= comment_top <= comment_end
     kinds = defs["kind"].to_pylist()

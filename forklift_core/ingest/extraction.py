@@ -10,7 +10,7 @@ the references it adds.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +41,6 @@ TREESITTER_BATCH_FILES = 64
 INLINE_BYTES = 4 << 20
 
 T = TypeVar("T")
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if ctypes.util.find_library("c") else None
 
 
 @dataclass
@@ -155,37 +154,43 @@ def release_memory() -> None:
     """Hand what a finished task freed back to the system (Arrow's pool and the C heap both keep freed memory for
     reuse), so a worker between tasks holds little more than its interpreter."""
     pa.default_memory_pool().release_unused()
-    trim = getattr(_LIBC, "malloc_trim", None)  # glibc only
-    if trim is not None:
-        trim(0)
+    try:
+        ctypes.CDLL(None).malloc_trim(0)  # glibc's; elsewhere the heap keeps what it keeps
+    except (AttributeError, OSError):
+        pass
 
 
+def _releasing(task: Callable[..., T]) -> Callable[..., T]:
+    """A worker task that hands its freed memory back when it ends."""
+    @functools.wraps(task)
+    def run(*args: Any) -> T:
+        try:
+            return task(*args)
+        finally:
+            release_memory()
+    return run
+
+
+@_releasing
 def ctags_task(root: str, paths: list[str], config: IngestConfig, part: str) -> pa.Table:
     """One ctags chunk, in a worker: the files' symbols with their snippets into `part`; their outline back."""
-    try:
-        defs = run_ctags(root, paths, config.ctags_timeout_s, config.ctags_memory_mb)
-        return keep_part(enrich(Path(root), defs, config), part)
-    finally:
-        release_memory()
+    defs = run_ctags(root, paths, config.ctags_timeout_s, config.ctags_memory_mb)
+    return keep_part(enrich(Path(root), defs, config), part)
 
 
+@_releasing
 def treesitter_task(root: str, tasks: list[FileTask], definitions: bool, references: bool, config: IngestConfig,
                     part: str) -> tuple[pa.Table, pa.Table]:
     """One tree-sitter batch, in a worker: (the outline of its symbols, kept in `part`, when tree-sitter is the
     extractor; name uses)."""
-    try:
-        defs, refs = extract_batch(root, tasks, definitions, references)
-        return keep_part(enrich(Path(root), definitions_table(defs), config), part), uses_table(refs)
-    finally:
-        release_memory()
+    defs, refs = extract_batch(root, tasks, definitions, references)
+    return keep_part(enrich(Path(root), definitions_table(defs), config), part), uses_table(refs)
 
 
+@_releasing
 def cscope_task(root: str, paths: list[str], type_names: Collection[str], config: IngestConfig) -> pa.Table:
     """One cscope shard, in a worker: its C files' call sites and type uses."""
-    try:
-        return cscope_uses(root, paths, type_names, config.ctags_timeout_s, config.ctags_memory_mb)
-    finally:
-        release_memory()
+    return cscope_uses(root, paths, type_names, config.ctags_timeout_s, config.ctags_memory_mb)
 
 
 def c_type_names(symbols: pa.Table) -> set[str]:

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forklift_core.ingest.languages import TYPE_KINDS, language_for
+from forklift_core.ingest.tables import as_numpy
 from forklift_core.records import FileRecord, Reference, arrow_schema
 
 CALLABLE_KINDS = frozenset({"function", "method", "macro", "class", "struct"})
@@ -45,11 +46,11 @@ def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
     """(each row's code, the distinct values the codes point into) of a string or dictionary column."""
     encoded = pc.dictionary_encode(column)
     if isinstance(encoded, pa.Array):
-        return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
+        return as_numpy(encoded.indices).astype(np.int64), encoded.dictionary
     if not encoded.num_chunks:
         return np.zeros(0, np.int64), pa.array([], pa.string())
     encoded = encoded.unify_dictionaries()
-    indices = np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in encoded.chunks])
+    indices = np.concatenate([as_numpy(chunk.indices) for chunk in encoded.chunks])
     return indices.astype(np.int64), encoded.chunks[0].dictionary
 
 
@@ -60,7 +61,7 @@ def _codes(column: pa.ChunkedArray | pa.Array, dictionary: pa.Array) -> np.ndarr
     distinct values): a batch of uses then never builds a hash of a kernel's 600,000 names.
     """
     indices, distinct = _encode(column)
-    where = pc.fill_null(pc.index_in(dictionary, value_set=distinct), -1).to_numpy(zero_copy_only=False)
+    where = as_numpy(pc.fill_null(pc.index_in(dictionary, value_set=distinct), -1))
     found = np.flatnonzero(where >= 0)
     inverse = np.full(len(distinct) + 1, -1, dtype=np.int64)
     inverse[where[found]] = found
@@ -128,8 +129,8 @@ class Resolver:
         kinds = symbols["kind"]
 
         # Candidates per (name, call|use, family), and per file and folder for the names several carry.
-        callable_rows = np.flatnonzero(_mask(pc.is_in(kinds, pa.array(sorted(CALLABLE_KINDS)))))
-        type_rows = np.flatnonzero(_mask(pc.is_in(kinds, pa.array(sorted(TYPE_KINDS)))))
+        callable_rows = np.flatnonzero(as_numpy(pc.is_in(kinds, pa.array(sorted(CALLABLE_KINDS)))))
+        type_rows = np.flatnonzero(as_numpy(pc.is_in(kinds, pa.array(sorted(TYPE_KINDS)))))
         cand = np.concatenate([callable_rows, type_rows])
         cand_group = np.concatenate([np.zeros(len(callable_rows), np.int64), np.ones(len(type_rows), np.int64)])
         cand_key = (def_name[cand] * 2 + cand_group) * self.n_families + def_family[cand]
@@ -143,7 +144,7 @@ class Resolver:
             {"path": def_path, "line": def_line, "name": def_name}).drop_duplicates().assign(site=True)
 
         # Caller spans ordered by file, start, end, id; each knows the span it sits in (its parent).
-        spans = np.flatnonzero(_mask(pc.is_in(kinds, pa.array(sorted(_CALLER_KINDS)))))
+        spans = np.flatnonzero(as_numpy(pc.is_in(kinds, pa.array(sorted(_CALLER_KINDS)))))
         id_rank = pc.rank(symbols["id"].take(pa.array(spans)), sort_keys="ascending", tiebreaker="first").to_numpy()
         spans = spans[np.lexsort((id_rank, def_end[spans], def_line[spans], def_path[spans]))]
         self.spans, self.span_path, self.span_end = spans, def_path[spans], def_end[spans]
@@ -155,7 +156,7 @@ class Resolver:
         use_name = _codes(raw["name"], self.names)  # -1: a name no symbol carries
         use_path = _codes(raw["path"], self.paths)
         use_line = raw["line"].to_numpy().astype(np.int64)
-        use_group = _mask(pc.not_equal(raw["kind"], "call")).astype(np.int64)  # 0 call, 1 use
+        use_group = as_numpy(pc.not_equal(raw["kind"], "call")).astype(np.int64)  # 0 call, 1 use
         use_key = (use_name * 2 + use_group) * self.n_families + self.family_of_path[use_path]
         count, only = self.by_name.lookup(use_key)
         known = (count > 0) & (use_name >= 0) & (use_path >= 0)
@@ -230,9 +231,6 @@ def _text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     """A string column, decoded when it is dictionary-encoded."""
     return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
 
-
-def _mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    return array.to_numpy(zero_copy_only=False)
 
 
 def file_batches(uses: pa.Table, rows: int) -> Iterator[pa.Table]:

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -176,3 +177,8 @@ def value_counts(column: pa.ChunkedArray | pa.Array) -> dict[str, int]:
     """Counts of each value of one column, most common first."""
     counts = pc.value_counts(column).to_pylist()
     return dict(sorted(((c["values"], c["counts"]) for c in counts), key=lambda item: (-item[1], item[0])))
+
+
+def as_numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """An Arrow column as a numpy array (copied when it must be: nulls, booleans, several chunks)."""
+    return column.to_numpy(zero_copy_only=False)
