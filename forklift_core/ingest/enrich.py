@@ -61,9 +61,7 @@ class _Lines:
         starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
         carriage = (ends > starts) & (buffer[np.maximum(ends - 1, 0)] == 13)
         text_ends = ends - carriage
-        text_at = np.flatnonzero(~_SPACE[buffer])  # the padding's zero bytes count as text, so none runs off
-        first = text_at[np.searchsorted(text_at, starts)]
-        return cls(data, starts, ends, text_ends, first, np.array(first_lines, dtype=np.int64),
+        return cls(data, starts, ends, text_ends, _first_text(buffer, starts, ends), np.array(first_lines, dtype=np.int64),
                    np.array(has_cr, dtype=bool))
 
     @property
@@ -84,6 +82,28 @@ class _Lines:
     def text(self, line: int) -> str:
         """One line's text."""
         return self.data[self.starts[line]:self.text_ends[line]].decode("utf-8", "replace")
+
+
+def _first_text(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray, steps: int = 24) -> np.ndarray:
+    """Per line: the offset of its first non-space byte (its newline's when it has none).
+
+    Indentation is short: the first `steps` columns are tried for every line at once, and only the few lines
+    still unresolved after them are searched over their whole length.
+    """
+    first = ends.copy()
+    pending = np.arange(len(starts))
+    for column in range(steps):
+        at = starts[pending] + column
+        done = at >= ends[pending]  # reached the newline: nothing but spaces
+        found = ~done & ~_SPACE[buffer[np.minimum(at, len(buffer) - 1)]]
+        first[pending[found]] = at[found]
+        pending = pending[~(done | found)]
+        if not len(pending):
+            return first
+    for line in pending.tolist():  # deeply indented lines
+        text = np.flatnonzero(~_SPACE[buffer[starts[line]:ends[line]]])
+        first[line] = starts[line] + text[0] if len(text) else ends[line]
+    return first
 
 
 def _last_where(mask: np.ndarray) -> np.ndarray:
@@ -195,29 +215,35 @@ def _docs(lines: _Lines, defs: pa.Table, file_of: np.ndarray, top: np.ndarray, v
         comment_top[rows] = np.maximum(_last_where(~commented)[np.maximum(comment_end[rows], 0)] + 1, floor[rows])
     has_comment &= comment_top <= comment_end
     kinds = defs["kind"].to_pylist()
-    docs, cleaned, python_lines = [], {}, {}
+    docs, comments, python_lines = [], _CommentText(lines), {}
     for row, (language, kind) in enumerate(zip(languages, kinds)):
         doc = ""
         if language == "Python" and kind in _CONTAINER_KINDS and valid[row]:
             doc = _python_docstring(_file_lines(lines, int(file_of[row]), python_lines), int(top[row] - floor[row]) + 1,
                                     int(end[row]))
         if not doc and has_comment[row]:
-            parts = (_clean_comment(lines, index, cleaned) for index in range(comment_top[row], comment_end[row] + 1))
+            parts = (comments[index] for index in range(comment_top[row], comment_end[row] + 1))
             doc = "\n".join(part for part in parts if part)
         docs.append(doc[: config.doc_max_chars])
     return docs
 
 
-def _clean_comment(lines: _Lines, index: int, cleaned: dict[int, str]) -> str:
-    """A comment line without its marker (each line cleaned once: neighbouring definitions share comments)."""
-    if index not in cleaned:
-        text = lines.text(index).strip()
-        for marker in _COMMENT_MARKERS:
-            if text.startswith(marker):
-                text = text[len(marker):]
-                break
-        cleaned[index] = text.removesuffix("*/").strip()
-    return cleaned[index]
+class _CommentText:
+    """Comment lines without their markers, each line cleaned once (neighbouring definitions share comments)."""
+
+    def __init__(self, lines: _Lines) -> None:
+        self.lines, self.cleaned = lines, {}
+        # Per line, the length of the first marker (in _COMMENT_MARKERS' order) its text starts with, 0 for none.
+        self.marker = np.zeros(len(lines.starts), dtype=np.int64)
+        for marker in reversed(_COMMENT_MARKERS):
+            self.marker[lines.starting_with((marker,))] = len(marker)
+
+    def __getitem__(self, index: int) -> str:
+        if index not in self.cleaned:
+            lines = self.lines
+            text = lines.data[lines.first[index] + self.marker[index]:lines.text_ends[index]]
+            self.cleaned[index] = text.decode("utf-8", "replace").strip().removesuffix("*/").strip()
+        return self.cleaned[index]
 
 
 def _file_lines(lines: _Lines, file: int, cache: dict[int, list[str]]) -> list[str]:
