@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forklift_core.ingest.languages import canonical_kind
+from forklift_core.ingest.tables import dictionary_codes
 
 
 @dataclass
@@ -44,11 +45,8 @@ def definitions_table(defs: Sequence[Definition]) -> pa.Table:
 
 def map_distinct(values: pa.Array | pa.ChunkedArray, fn: Callable[[str], str]) -> pa.Array:
     """`fn` of each value, called once per distinct value (a chunk has thousands of rows and a few dozen kinds)."""
-    encoded = pc.dictionary_encode(values)
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks() if encoded.num_chunks else pa.array([], pa.dictionary(pa.int32(), pa.string()))
-    mapped = pa.array([fn(v) for v in encoded.dictionary.to_pylist()], pa.string())
-    return mapped.take(encoded.indices)
+    codes, distinct = dictionary_codes(values)
+    return pa.array([fn(v) for v in distinct.to_pylist()], pa.string()).take(pa.array(codes))
 
 
 def canonical_kinds(kinds: pa.Array, scope_kinds: pa.Array) -> pa.Array:

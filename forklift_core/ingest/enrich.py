@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from forklift_core.config import IngestConfig
 from forklift_core.ingest.languages import TYPE_KINDS, language_named
-from forklift_core.ingest.tables import as_numpy
+from forklift_core.ingest.tables import as_numpy, dictionary_codes
 from forklift_core.records import Symbol, arrow_schema, symbol_id
 
 _CONTAINER_KINDS = TYPE_KINDS | {"namespace", "module", "function", "method"}
@@ -145,10 +145,9 @@ def enrich(root: Path, defs: pa.Table, config: IngestConfig) -> pa.Table:
     if not defs.num_rows:
         return schema.empty_table()
     defs = defs.sort_by([("path", "ascending"), ("line", "ascending")])  # Arrow's sort is stable
-    encoded = pc.dictionary_encode(defs["path"].combine_chunks())
-    paths = encoded.dictionary.to_pylist()
-    # dictionary_encode numbers paths as first met, and the rows are sorted by path: so file i is paths[i].
-    file_of = encoded.indices.to_numpy().astype(np.int64)
+    # Codes number paths as first met, and the rows are sorted by path: so file i is paths[i].
+    file_of, distinct = dictionary_codes(defs["path"].combine_chunks())
+    paths = distinct.to_pylist()
     lines = _Lines.read(root, paths)
     file_lines = np.diff(lines.file_first_line)
     line = defs["line"].to_numpy()

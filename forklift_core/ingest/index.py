@@ -31,7 +31,6 @@ from forklift_core.ingest.sources import SourceTree, open_source
 from forklift_core.ingest.tables import IndexStaging, value_counts
 from forklift_core.ingest.walk import WalkResult, walk_tree
 from forklift_core.progress import Progress
-from forklift_core.records import Reference, Symbol, arrow_schema
 from forklift_core.versions import package_version
 from forklift_core.workspace import ProjectPaths, Workspace, write_json_atomic
 
@@ -81,8 +80,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
                 # The symbols' text goes from the part files into the index on another core while references
                 # are resolved (Parquet's encoder releases the GIL).
                 resolver = Resolver(symbols, walked.files)
-                symbols_written = background.submit(staging.stream, "symbols", arrow_schema(Symbol),
-                                                    _checked(symbol_rows, progress))
+                symbols_written = background.submit(staging.stream, "symbols", _checked(symbol_rows, progress))
                 references, external = _resolve(staging, uses if config.references else uses_table([]), resolver,
                                                 progress)
                 timings["references"] = time.perf_counter() - mark
@@ -163,7 +161,7 @@ def _resolve(staging: IndexStaging, uses: pa.Table, resolver: Resolver, progress
             external, done = external + unknown, done + batch.num_rows
             yield found
 
-    return staging.stream("references", arrow_schema(Reference), edges()), external
+    return staging.stream("references", edges()), external
 
 
 def _finish(paths: ProjectPaths, summary: dict[str, Any], config: IngestConfig, owner: str | None,

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forklift_core.ingest.languages import TYPE_KINDS, language_for
-from forklift_core.ingest.tables import as_numpy
+from forklift_core.ingest.tables import as_numpy, dictionary_codes
 from forklift_core.records import FileRecord, Reference, arrow_schema
 
 CALLABLE_KINDS = frozenset({"function", "method", "macro", "class", "struct"})
@@ -42,25 +42,13 @@ def _parents(starts: np.ndarray, ends: np.ndarray, files: np.ndarray) -> np.ndar
     return parent
 
 
-def _encode(column: pa.ChunkedArray | pa.Array) -> tuple[np.ndarray, pa.Array]:
-    """(each row's code, the distinct values the codes point into) of a string or dictionary column."""
-    encoded = pc.dictionary_encode(column)
-    if isinstance(encoded, pa.Array):
-        return as_numpy(encoded.indices).astype(np.int64), encoded.dictionary
-    if not encoded.num_chunks:
-        return np.zeros(0, np.int64), pa.array([], pa.string())
-    encoded = encoded.unify_dictionaries()
-    indices = np.concatenate([as_numpy(chunk.indices) for chunk in encoded.chunks])
-    return indices.astype(np.int64), encoded.chunks[0].dictionary
-
-
 def _codes(column: pa.ChunkedArray | pa.Array, dictionary: pa.Array) -> np.ndarray:
     """Each value's position in `dictionary` (-1 where it is not in it).
 
     The column's distinct values are looked up in reverse (each dictionary entry in a hash of the column's few
     distinct values): a batch of uses then never builds a hash of a kernel's 600,000 names.
     """
-    indices, distinct = _encode(column)
+    indices, distinct = dictionary_codes(column)
     where = as_numpy(pc.fill_null(pc.index_in(dictionary, value_set=distinct), -1))
     found = np.flatnonzero(where >= 0)
     inverse = np.full(len(distinct) + 1, -1, dtype=np.int64)
@@ -105,8 +93,7 @@ class Resolver:
         """`symbols` needs the SYMBOL_OUTLINE columns; `files` are every file a use can be in."""
         self.symbols = symbols
         # Encoding a column yields its distinct values and each row's code in one pass.
-        names = pc.dictionary_encode(symbols["name"].combine_chunks())
-        self.names, def_name = names.dictionary, names.indices.to_numpy().astype(np.int64)
+        def_name, self.names = dictionary_codes(symbols["name"].combine_chunks())
         # Every symbol is in a walked file; their paths are added all the same, in case one is not.
         self.paths = pc.unique(pa.chunked_array([pa.array([f.path for f in files], pa.string()),
                                                  _distinct(symbols["path"])], pa.string()))
@@ -232,13 +219,12 @@ def _text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
 
 
-
 def file_batches(uses: pa.Table, rows: int) -> Iterator[pa.Table]:
     """The uses in slices of about `rows`, each cut where one file's uses end and the next one's begin."""
     if uses.num_rows <= rows:
         yield uses
         return
-    paths = _encode(uses["path"])[0]
+    paths = dictionary_codes(uses["path"])[0]
     starts = np.flatnonzero(paths[1:] != paths[:-1]) + 1
     begin = 0
     while begin < uses.num_rows:

@@ -49,9 +49,9 @@ class IndexStaging:
         pq.write_table(table, self.folder / f"{name}.parquet", compression="zstd")
         self.written.add(name)
 
-    def stream(self, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch | pa.Table]) -> int:
+    def stream(self, name: str, batches: Iterable[pa.RecordBatch | pa.Table]) -> int:
         """One table written batch by batch (never whole in memory); returns its rows."""
-        rows = 0
+        schema, rows = arrow_schema(TABLES[name]), 0
         with pq.ParquetWriter(self.folder / f"{name}.parquet", schema, compression="zstd") as writer:
             for batch in batches:
                 writer.write(batch.cast(schema) if batch.schema != schema else batch)
@@ -69,14 +69,6 @@ class IndexStaging:
             self.paths.index_dir.rename(old)
         self.folder.rename(self.paths.index_dir)
         shutil.rmtree(old, ignore_errors=True)
-
-
-def write_index(paths: ProjectPaths, tables: dict[str, Sequence[Any] | pa.Table]) -> None:
-    """Write every table (records of the known types, or Arrow) and swap them in as the index."""
-    with IndexStaging(paths) as staging:
-        for name, given in tables.items():
-            staging.write(name, given)
-        staging.commit()
 
 
 class IndexReader:
@@ -182,3 +174,16 @@ def value_counts(column: pa.ChunkedArray | pa.Array) -> dict[str, int]:
 def as_numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """An Arrow column as a numpy array (copied when it must be: nulls, booleans, several chunks)."""
     return column.to_numpy(zero_copy_only=False)
+
+
+def dictionary_codes(column: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """(each row's code, the distinct values the codes point into) of a string or dictionary-encoded column;
+    for a single array the distinct values come in the order they are first met."""
+    encoded = pc.dictionary_encode(column)
+    if isinstance(encoded, pa.Array):
+        return as_numpy(encoded.indices).astype(np.int64), encoded.dictionary
+    if not encoded.num_chunks:
+        return np.zeros(0, np.int64), pa.array([], pa.string())
+    encoded = encoded.unify_dictionaries()
+    indices = np.concatenate([as_numpy(chunk.indices) for chunk in encoded.chunks])
+    return indices.astype(np.int64), encoded.chunks[0].dictionary
