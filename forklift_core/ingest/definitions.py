@@ -14,7 +14,7 @@ from forklift_core.ingest.tables import dictionary_codes
 
 @dataclass
 class Definition:
-    """One definition before enrichment: what tree-sitter (or a line-by-line ctags parse) saw."""
+    """One definition before enrichment, as tree-sitter reports it (ctags' tags go straight to columns)."""
 
     name: str
     kind: str
