@@ -1,7 +1,8 @@
 """Extraction in worker processes: ctags chunks with their snippets, tree-sitter batches, cscope shards.
 
-Every task runs in a spawned worker (parsing holds the GIL) and hands back Arrow columns; the main process only
-plans, schedules and collects, so all cores stay busy to the last task and no million Python objects pile up in it.
+Every task runs in a spawned worker (parsing holds the GIL) and hands back Arrow columns; the main process plans,
+schedules, collects, and resolves each finished task's name uses while the workers read on, so all cores stay busy
+to the last task and no million Python objects pile up in it.
 C references come from cscope when it is installed (its lexer marks calls for a fraction of a tree-sitter parse);
 the other languages' from one tree-sitter pass. A tree-sitter pass over a file ctags already read runs only for
 the references it adds.
@@ -25,7 +26,7 @@ from forklift_core.errors import ToolError
 from forklift_core.ingest.ctags import ctags_version, run_ctags
 from forklift_core.ingest.definitions import definitions_table
 from forklift_core.ingest.enrich import enrich
-from forklift_core.ingest.incremental import USES_SCHEMA, uses_table
+from forklift_core.ingest.incremental import uses_table
 from forklift_core.ingest.tables import to_table
 from forklift_core.ingest.treesitter import FileTask, extract_batch, make_pool, treesitter_available, treesitter_tasks
 from forklift_core.progress import Progress
@@ -57,17 +58,6 @@ class ExtractionPlan:
     def task_count(self) -> int:
         """Tasks in all."""
         return len(self.ctags) + len(self.treesitter) + len(self.cscope)
-
-
-@dataclass
-class Extracted:
-    """What the workers found: the symbols' outline (their whole rows wait in part files, in this order) and the
-    raw name uses."""
-
-    outline: pa.Table
-    parts: list[Path]
-    uses: pa.Table
-    c_references: str
 
 
 def keep_part(symbols: pa.Table, part: str) -> pa.Table:
@@ -216,55 +206,86 @@ class InlineExecutor:
 
 
 class _Collector:
-    """Futures of one stage, gathered in submission order with progress as each completes."""
+    """Futures gathered in submission order, with progress as each completes (and a cancel check while waiting)."""
 
     def __init__(self, progress: Progress, plan: ExtractionPlan, start: float, span: float) -> None:
         self.progress, self.total, self.start, self.span, self.done = progress, plan.task_count, start, span, 0
 
-    def gather(self, futures: list[Future], label: str) -> list:  # type: ignore[type-arg]
+    def in_order(self, futures: list[Future], label: str) -> Iterator[Any]:  # type: ignore[type-arg]
+        """Each future's result in submission order, as soon as it and those before it are done."""
         pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
-            self.done += len(finished)
-            self.progress.report(self.start + self.span * self.done / max(1, self.total),
-                                 f"{label}: {self.done}/{self.total} tasks")
-        return [f.result() for f in futures]
+        for future in futures:
+            while future in pending and not future.done():
+                finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                self._advance(len(finished), label)
+            if future in pending:  # done between two waits
+                pending.discard(future)
+                self._advance(1, label)
+            yield future.result()
+
+    def gather(self, futures: list[Future], label: str) -> list[Any]:  # type: ignore[type-arg]
+        """Every result, in submission order."""
+        return list(self.in_order(futures, label))
+
+    def _advance(self, finished: int, label: str) -> None:
+        self.done += finished
+        self.progress.report(self.start + self.span * self.done / max(1, self.total),
+                             f"{label}: {self.done}/{self.total} tasks")
 
 
-def run_extraction(root: Path, files: Sequence[FileRecord], extractor: str, config: IngestConfig,
-                   progress: Progress, parts_dir: Path, known_types: Collection[str] = ()) -> Extracted:
-    """Run the plan on a pool of one worker per shard; cscope shards go last, with every C typedef name known.
+class Extraction:
+    """The plan running on a pool of one worker per shard: the symbols once the definition tasks end, then the
+    name uses task by task, so the caller resolves a cscope shard's uses while the workers read the next ones.
 
-    Each task's symbols go to a part file in `parts_dir`. `known_types` adds typedef names of files not read again
-    (a re-ingest). Raises CancelledError when cancelled (pending tasks are dropped).
+    Each task's symbols go to a part file in `parts_dir` (`parts`, in order). cscope shards start once every C
+    typedef name is known (from ctags or tree-sitter); `known_types` adds those of files not read again (a
+    re-ingest). Used as a context manager: leaving it stops the pool, dropping pending tasks (a cancel, an error).
     """
-    plan = plan_extraction(files, extractor, config)
-    symbols, uses = [symbol_outline(to_table([], Symbol))], [USES_SCHEMA.empty_table()]
-    parts = [parts_dir / f"{number:06d}.arrow" for number in range(len(plan.ctags) + len(plan.treesitter))]
-    if not plan.task_count:
-        return Extracted(symbols[0], parts, uses[0], plan.c_references)
-    collector = _Collector(progress, plan, 0.3, 0.55)
-    size = sum(f.size for f in files if f.language)
-    pool: ProcessPoolExecutor | InlineExecutor = (
-        make_pool(config.shard_count) if size >= INLINE_BYTES and config.shard_count > 1 else InlineExecutor())
-    try:
-        where = str(root)
-        first = [pool.submit(ctags_task, where, paths, config, str(part)) for paths, part in zip(plan.ctags, parts)]
-        parsed = [pool.submit(treesitter_task, where, batch, plan.treesitter_definitions, config.references, config,
-                              str(part)) for batch, part in zip(plan.treesitter, parts[len(plan.ctags):])]
-        symbols += collector.gather(first, "ctags")
-        if plan.cscope:  # typedef names come from ctags (or tree-sitter), so the shards wait for them
-            if plan.treesitter_definitions:
-                done = collector.gather(parsed, "tree-sitter")
-                symbols += [s for s, _ in done]
-                uses += [u for _, u in done]
-                parsed = []
-            types = c_type_names(pa.concat_tables(symbols)) | set(known_types)
-            shards = [pool.submit(cscope_task, where, paths, types, config) for paths in plan.cscope]
-            uses += collector.gather(shards, "cscope")
-        for found, used in collector.gather(parsed, "tree-sitter"):
-            symbols.append(found)
-            uses.append(used)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-    return Extracted(pa.concat_tables(symbols), parts, pa.concat_tables(uses), plan.c_references)
+
+    def __init__(self, root: Path, files: Sequence[FileRecord], extractor: str, config: IngestConfig,
+                 progress: Progress, parts_dir: Path, known_types: Collection[str] = ()) -> None:
+        self.root, self.config, self.known_types = str(root), config, known_types
+        self.plan = plan_extraction(files, extractor, config)
+        self.c_references = self.plan.c_references
+        self.parts = [parts_dir / f"{number:06d}.arrow"
+                      for number in range(len(self.plan.ctags) + len(self.plan.treesitter))]
+        self.collector = _Collector(progress, self.plan, 0.3, 0.6)
+        size = sum(f.size for f in files if f.language)
+        self.pool: ProcessPoolExecutor | InlineExecutor = (
+            make_pool(config.shard_count) if size >= INLINE_BYTES and config.shard_count > 1 and self.plan.task_count
+            else InlineExecutor())
+        self._ready_uses: list[pa.Table] = []
+        self._shards: list[Future] = []  # type: ignore[type-arg]
+        self._parsed: list[Future] = []  # type: ignore[type-arg]
+
+    def __enter__(self) -> "Extraction":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def symbols(self) -> pa.Table:
+        """The outline of every symbol found (their whole rows are in the part files); starts the cscope shards."""
+        plan, where, config = self.plan, self.root, self.config
+        tree_parts = self.parts[len(plan.ctags):]
+        first = [self.pool.submit(ctags_task, where, paths, config, str(part)) for paths, part in zip(plan.ctags, self.parts)]
+        self._parsed = [self.pool.submit(treesitter_task, where, batch, plan.treesitter_definitions, config.references,
+                                         config, str(part)) for batch, part in zip(plan.treesitter, tree_parts)]
+        symbols = [symbol_outline(to_table([], Symbol))] + self.collector.gather(first, "ctags")
+        if plan.treesitter_definitions:  # tree-sitter is the extractor: its batches hold the symbols
+            done = self.collector.gather(self._parsed, "tree-sitter")
+            symbols += [found for found, _ in done]
+            self._ready_uses = [used for _, used in done]
+            self._parsed = []
+        outline = pa.concat_tables(symbols)
+        if plan.cscope:  # typedef names come from the symbols, so the shards wait for them
+            types = c_type_names(outline) | set(self.known_types)
+            self._shards = [self.pool.submit(cscope_task, where, paths, types, config) for paths in plan.cscope]
+        return outline
+
+    def uses(self) -> Iterator[pa.Table]:
+        """The raw name uses, task by task in a fixed order (each task's files whole), as the tasks end."""
+        yield from self._ready_uses
+        yield from self.collector.in_order(self._shards, "cscope")
+        for _, used in self.collector.in_order(self._parsed, "tree-sitter"):
+            yield used

@@ -25,7 +25,7 @@ from forklift_core.ingest.incremental import (RAW_USES, FileDelta, carried_symbo
                                               carried_uses, file_delta, load_previous, symbol_changes, uses_table)
 from forklift_core.ingest.cscope import cscope_version
 from forklift_core.ingest.ctags import ctags_version
-from forklift_core.ingest.extraction import c_type_names, choose_extractor, read_parts, run_extraction
+from forklift_core.ingest.extraction import Extraction, c_type_names, choose_extractor, read_parts
 from forklift_core.ingest.refs import Resolver, file_batches
 from forklift_core.ingest.sources import SourceTree, open_source
 from forklift_core.ingest.tables import IndexStaging, value_counts
@@ -63,26 +63,30 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         reread = walked.files if touched is None else [f for f in walked.files if f.path in touched]
         mark = time.perf_counter()
         carried = carried_symbols(previous, touched) if previous is not None and touched is not None else None
-        with _parts_folder(paths) as parts_dir:
-            extracted = run_extraction(tree.root, reread, extractor, config, progress, parts_dir,
-                                       known_types=c_type_names(carried) if carried is not None else ())
-            symbols, uses = extracted.outline, extracted.uses
-            symbol_rows: Iterable[pa.Table | pa.RecordBatch] = read_parts(extracted.parts)
-            timings["extract"] = time.perf_counter() - mark
+        with _parts_folder(paths) as parts_dir, Extraction(tree.root, reread, extractor, config, progress, parts_dir,
+                                                             known_types=c_type_names(carried) if carried is not None
+                                                             else ()) as extraction:
+            symbols = extraction.symbols()
+            symbol_rows: Iterable[pa.Table | pa.RecordBatch] = read_parts(extraction.parts)
+            timings["definitions"] = time.perf_counter() - mark
+            uses_found: Iterable[pa.Table] = extraction.uses()
             changes = None
             if previous is not None and touched is not None and carried is not None:
                 changes = {**delta.counts(), **symbol_changes(previous, touched, symbols)}
                 symbols = pa.concat_tables([carried, symbols])
-                uses = pa.concat_tables([carried_uses(previous, touched), uses])
+                uses_found = chain([carried_uses(previous, touched)], uses_found)
                 symbol_rows = chain(carried_symbol_rows(previous, touched), symbol_rows)
             with IndexStaging(paths) as staging, ThreadPoolExecutor(1) as background:
                 mark = time.perf_counter()
-                # The symbols' text goes from the part files into the index on another core while references
-                # are resolved (Parquet's encoder releases the GIL).
+                # The symbols' text goes from the part files into the index on another core while the workers
+                # find references and this process resolves each task's uses as it ends (Parquet's encoder and
+                # the workers leave the GIL to the resolution).
                 resolver = Resolver(symbols, walked.files)
                 symbols_written = background.submit(staging.stream, "symbols", _checked(symbol_rows, progress))
-                references, external = _resolve(staging, uses if config.references else uses_table([]), resolver,
-                                                progress)
+                uses_kept: list[pa.Table] = [uses_table([])]
+                references, external = _resolve(staging, _kept(uses_found, uses_kept), resolver, progress,
+                                                config.references)
+                uses = pa.concat_tables(uses_kept)
                 timings["references"] = time.perf_counter() - mark
                 build_facts = extract_build_facts(tree.root, walked.files)
                 docs = extract_docs(tree.root, walked.files, config.doc_max_chars)
@@ -103,7 +107,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "source": {"kind": tree.kind, "origin": tree.origin},
         "commit": tree.commit,
         "extractor": extractor,
-        "c_references_from": extracted.c_references,
+        "c_references_from": extraction.c_references,
         "extracted_files": len(reread),
         "files": len(walked.files),
         "skipped": _skipped(tree, walked),
@@ -149,17 +153,27 @@ def _checked(batches: Iterable[pa.Table | pa.RecordBatch], progress: Progress) -
         yield batch
 
 
-def _resolve(staging: IndexStaging, uses: pa.Table, resolver: Resolver, progress: Progress) -> tuple[int, int]:
-    """Resolve the uses batch by batch straight into the references table: (edges, uses of unknown names)."""
-    external, done = 0, 0
+def _kept(tables: Iterable[pa.Table], kept: list[pa.Table]) -> Iterator[pa.Table]:
+    """The tables, each also appended to `kept` (the raw uses are stored whole once resolved)."""
+    for table in tables:
+        kept.append(table)
+        yield table
+
+
+def _resolve(staging: IndexStaging, uses: Iterable[pa.Table], resolver: Resolver, progress: Progress,
+             enabled: bool = True) -> tuple[int, int]:
+    """Resolve the uses, table by table as they come and in batches of whole files, straight into the references
+    table: (edges, uses of unknown names). Not `enabled` (references off), the uses are read and none resolved."""
+    external = 0
 
     def edges() -> Iterator[pa.Table]:
-        nonlocal external, done
-        for batch in file_batches(uses, RESOLVE_BATCH_ROWS):
-            progress.report(0.9 + 0.05 * done / max(uses.num_rows, 1), f"resolving {uses.num_rows} name uses")
-            found, unknown = resolver.resolve(batch)
-            external, done = external + unknown, done + batch.num_rows
-            yield found
+        nonlocal external
+        for table in uses:
+            for batch in file_batches(table, RESOLVE_BATCH_ROWS) if enabled else ():
+                progress.check()
+                found, unknown = resolver.resolve(batch)
+                external += unknown
+                yield found
 
     return staging.stream("references", edges()), external
 

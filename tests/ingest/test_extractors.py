@@ -99,7 +99,7 @@ def test_manifest_records_source_tools_and_counts(workspace, polyglot_repo) -> N
     assert manifest["source"]["kind"] == "path"
     assert manifest["symbols"] == summary["symbols"] > 40
     assert manifest["tools"]["tree_sitter_language_pack"]
-    assert set(manifest["stage_seconds"]) >= {"walk", "extract", "references", "store"}
+    assert set(manifest["stage_seconds"]) >= {"walk", "definitions", "references", "store"}
     assert manifest["skipped"].get("vcs_dir") == 1
     for table in ("files", "symbols", "references", "build_facts"):
         assert workspace.project("p").table(table).is_file()
