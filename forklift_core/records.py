@@ -10,9 +10,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
-def symbol_id(path: str, line: int, name: str, kind: str) -> str:
-    """A stable id for a definition: the same code ingested twice gets the same id."""
-    return hashlib.sha1(f"{path}:{line}:{name}:{kind}".encode()).hexdigest()[:16]
+def symbol_ids(paths: pa.ChunkedArray, lines: pa.ChunkedArray, names: pa.ChunkedArray,
+               kinds: pa.ChunkedArray) -> pa.Array:
+    """Stable ids for definitions, one per row: the first 16 hex digits of SHA-1 over `path:line:name:kind` (the
+    same code ingested twice gets the same ids). The keys are joined by Arrow; only the hashing runs per row."""
+    keys = pc.binary_join_element_wise(paths, pc.cast(lines, pa.string()), names, kinds, ":").cast(pa.binary())
+    return pa.array([hashlib.sha1(key).hexdigest()[:16] for key in keys.to_pylist()], pa.string())
 
 
 @dataclass(frozen=True)

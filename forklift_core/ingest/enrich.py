@@ -17,9 +17,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forklift_core.config import IngestConfig
+from forklift_core.ingest.buffers import as_text, byte_ranges
 from forklift_core.ingest.languages import TYPE_KINDS, language_named
 from forklift_core.ingest.tables import as_numpy, dictionary_codes
-from forklift_core.records import Symbol, arrow_schema, symbol_id
+from forklift_core.records import Symbol, arrow_schema, symbol_ids
 
 _CONTAINER_KINDS = TYPE_KINDS | {"namespace", "module", "function", "method"}
 _DOCSTRING_START = re.compile(r'^\s*[rRbBuU]{0,2}("""|\'\'\')')
@@ -163,10 +164,9 @@ def enrich(root: Path, defs: pa.Table, config: IngestConfig) -> pa.Table:
     columns = {name: defs[name] for name in ("name", "kind", "language", "path", "line", "scope", "scope_kind",
                                                "signature", "access", "extractor")}
     columns["end_line"] = pa.array(clamped, pa.int64())
-    columns["snippet"] = pa.array(_snippets(lines, file_of, *snippet_span, config), pa.string())
+    columns["snippet"] = _snippets(lines, file_of, *snippet_span, config)
     columns["doc"] = pa.array(docs, pa.string())
-    columns["id"] = pa.array([symbol_id(p, n, name, k) for p, n, name, k in zip(
-        defs["path"].to_pylist(), line.tolist(), defs["name"].to_pylist(), defs["kind"].to_pylist())], pa.string())
+    columns["id"] = symbol_ids(defs["path"], defs["line"], defs["name"], defs["kind"])
     return pa.table({name: columns[name] for name in schema.names}, schema=schema)
 
 
@@ -182,18 +182,32 @@ def _snippet_spans(lines: _Lines, top: np.ndarray, bottom: np.ndarray,
 
 
 def _snippets(lines: _Lines, file_of: np.ndarray, start: np.ndarray, stop: np.ndarray, cut: np.ndarray,
-              config: IngestConfig) -> list[str]:
-    """Each snippet's text, cut at the character limit, with a marker when anything was left out."""
-    data, limit, has_cr = lines.data, config.snippet_max_chars, lines.has_cr[file_of].tolist()
-    texts = []
-    for begin, finish, was_cut, crlf in zip(start.tolist(), stop.tolist(), cut.tolist(), has_cr):
-        text = data[begin:finish].decode("utf-8", "replace")
-        if crlf:
-            text = text.replace("\r\n", "\n")
-        if len(text) > limit:
-            text, was_cut = text[:limit], True
-        texts.append(text + "\n…" if was_cut else text)
-    return texts
+              config: IngestConfig) -> pa.Array:
+    """Each snippet's text, cut at the character limit, with a marker when anything was left out.
+
+    Cut out of the buffer by numpy and decoded by Arrow; Python finishes only the rows that need more: a CRLF
+    file's, a cut one, and one with more bytes than the limit has characters (only those can be over it).
+    """
+    limit = config.snippet_max_chars
+    texts = as_text(byte_ranges(np.frombuffer(lines.data, dtype=np.uint8), start, stop))
+    special = lines.has_cr[file_of] | cut | (stop - start > limit)
+    if special.any():
+        rows = np.flatnonzero(special)
+        finished = [_snippet_text(lines.data[begin:finish], was_cut, crlf, limit) for begin, finish, was_cut, crlf
+                    in zip(start[rows].tolist(), stop[rows].tolist(), cut[rows].tolist(),
+                           lines.has_cr[file_of[rows]].tolist())]
+        texts = pc.replace_with_mask(texts, pa.array(special), pa.array(finished, pa.large_string()))
+    return texts.cast(pa.string())
+
+
+def _snippet_text(raw: bytes, was_cut: bool, crlf: bool, limit: int) -> str:
+    """One snippet's text: decoded, LF line ends, at most `limit` characters, a marker when anything is left out."""
+    text = raw.decode("utf-8", "replace")
+    if crlf:
+        text = text.replace("\r\n", "\n")
+    if len(text) > limit:
+        text, was_cut = text[:limit], True
+    return text + "\n…" if was_cut else text
 
 
 def _docs(lines: _Lines, defs: pa.Table, file_of: np.ndarray, top: np.ndarray, valid: np.ndarray, end: np.ndarray,
@@ -206,24 +220,24 @@ def _docs(lines: _Lines, defs: pa.Table, file_of: np.ndarray, top: np.ndarray, v
     comment_end = _last_where(~decorated)[np.maximum(above, 0)]
     has_comment = valid & (above >= floor) & (comment_end >= floor)
     comment_top = np.zeros(len(top), dtype=np.int64)
-    languages = defs["language"].to_pylist()
-    for language in set(languages):
+    for language in pc.unique(defs["language"]).to_pylist():
         prefixes = language_named(language).comment_prefixes + ("*/",)
         commented = lines.starting_with(prefixes)
         rows = np.flatnonzero(as_numpy(pc.equal(defs["language"], language)))
         comment_top[rows] = np.maximum(_last_where(~commented)[np.maximum(comment_end[rows], 0)] + 1, floor[rows])
     has_comment &= comment_top <= comment_end
-    kinds = defs["kind"].to_pylist()
-    docs, comments, python_lines = [], _CommentText(lines), {}
-    for row, (language, kind) in enumerate(zip(languages, kinds)):
+    python_container = valid & as_numpy(pc.and_(pc.equal(defs["language"], "Python"),
+                                                pc.is_in(defs["kind"], pa.array(sorted(_CONTAINER_KINDS)))))
+    docs, comments, python_lines = [""] * len(top), _CommentText(lines), {}
+    for row in np.flatnonzero(has_comment | python_container).tolist():  # the rest have no doc
         doc = ""
-        if language == "Python" and kind in _CONTAINER_KINDS and valid[row]:
+        if python_container[row]:
             doc = _python_docstring(_file_lines(lines, int(file_of[row]), python_lines), int(top[row] - floor[row]) + 1,
                                     int(end[row]))
         if not doc and has_comment[row]:
             parts = (comments[index] for index in range(comment_top[row], comment_end[row] + 1))
             doc = "\n".join(part for part in parts if part)
-        docs.append(doc[: config.doc_max_chars])
+        docs[row] = doc[: config.doc_max_chars]
     return docs
 
 
