@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forklift_core.errors import ToolError
+from forklift_core.ingest.buffers import as_text
 from forklift_core.ingest.ctags import memory_cap
 from forklift_core.ingest.incremental import USES_SCHEMA
 from forklift_core.ingest.tables import as_numpy
@@ -57,6 +58,20 @@ def _last_mark(is_mark: np.ndarray) -> np.ndarray:
 
 
 
+def _lines(database: bytes) -> pa.LargeBinaryArray:
+    """The database's lines over its own bytes (no copy), each with its newline; the piece after the last newline
+    is the last line, as a split would give it."""
+    newlines = np.flatnonzero(np.frombuffer(database, dtype=np.uint8) == ord("\n"))
+    offsets = np.concatenate([[0], newlines + 1, [len(database)]]).astype(np.int64)
+    return pa.Array.from_buffers(pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets),
+                                                                       pa.py_buffer(database)])
+
+
+def _names(lines: pa.Array, skip: int) -> pa.Array:
+    """Symbol lines' names: the first `skip` bytes (a mark) and the newline left out."""
+    return pc.binary_slice(lines, skip, -1)
+
+
 def parse_cross_reference(database: bytes, type_names: Collection[str] = ()) -> pa.Table:
     """Call sites and type uses from an uncompressed (`-c`) cscope.out, as name-use rows (path, line, name, kind).
 
@@ -65,28 +80,27 @@ def parse_cross_reference(database: bytes, type_names: Collection[str] = ()) -> 
     leaves calls unmarked inside code it misreads, such as a macro-made loop); `a->f(x)` and `a.f(x)` are
     field calls, not calls of a function named f. An unmarked symbol is a type use when the text before it ends in
     struct/union/enum, or when its name is one of `type_names` (typedefs). A name at its own declaration is
-    dropped later with every definition site.
+    dropped later with every definition site. The lines are read over the database's own bytes (any bytes: old C
+    has Latin-1 comments); only the names kept are decoded, a byte that is not UTF-8 becoming U+FFFD.
     """
-    # Source text may be any bytes (Latin-1 comments in old C): made valid UTF-8 first, line breaks unchanged.
-    database = database.decode("utf-8", "replace").encode("utf-8")
-    lines = pc.split_pattern(pa.array([database], pa.large_binary()), "\n")[0].values
+    lines = _lines(database)
     size = len(lines)
     if size < 2:
         return USES_SCHEMA.empty_table()
     head = pc.binary_slice(lines, 0, 2)
-    blank = as_numpy(pc.equal(pc.binary_length(lines), 0))
+    blank = as_numpy(pc.less_equal(pc.binary_length(lines), 1))  # a line holds its newline (the last one none)
+    blank[-1] = len(lines[-1].as_py()) == 0
     candidates = np.flatnonzero(np.concatenate([[False], blank[:-1]]) & ~blank)
-    numbers = pc.extract_regex(pc.cast(lines.take(candidates), pa.large_string()), r"^(?P<n>\d+) ")
+    numbers = pc.extract_regex(lines.take(candidates), rb"^(?P<n>\d+) ")
     is_number = as_numpy(pc.is_valid(numbers))
     starts = candidates[is_number]
-    line_no = as_numpy(pc.cast(pc.struct_field(numbers.filter(is_number), "n"), pa.int64()))
+    line_no = as_numpy(pc.cast(pc.cast(pc.struct_field(numbers.filter(is_number), "n"), pa.large_string()), pa.int64()))
     block_start = np.zeros(size, dtype=bool)
     block_start[starts] = True
     block = _last_mark(block_start)
     file_start = as_numpy(pc.equal(head, b"\t@"))
     in_file = _last_mark(file_start)
-    file_names = np.array([lines[int(i)].as_py()[2:].decode("utf-8", "replace") for i in np.flatnonzero(file_start)]
-                          or [""], dtype=object)
+    file_names = [name.decode("utf-8", "replace") for name in _names(lines.filter(file_start), 2).to_pylist()] or [""]
     offset = np.arange(size) - starts[np.maximum(block, 0)] if len(starts) else np.zeros(size, dtype=np.int64)
     symbol = (block >= 0) & (in_file >= 0) & (offset % 2 == 1) & ~blank
 
@@ -100,14 +114,15 @@ def parse_cross_reference(database: bytes, type_names: Collection[str] = ()) -> 
     calls = np.flatnonzero(marked_call)
     calls = np.sort(np.concatenate([calls, plain[called]]))
     before = text_around(calls, -1)
-    on_field = as_numpy(pc.or_(pc.ends_with(before, b"->"), pc.ends_with(before, b".")))
+    on_field = as_numpy(pc.or_(pc.ends_with(before, b"->\n"), pc.ends_with(before, b".\n")))
     calls = calls[~on_field]
     before = text_around(plain, -1)
     typed = np.zeros(len(plain), dtype=bool)
     for keyword in _TAG_KEYWORDS:
-        typed |= as_numpy(pc.ends_with(before, keyword))
+        typed |= as_numpy(pc.ends_with(before, keyword + b"\n"))
     if type_names:
-        typed |= as_numpy(pc.is_in(lines.take(plain), pa.array(sorted(type_names), pa.large_binary())))
+        with_newline = pa.array(sorted(name.encode() + b"\n" for name in type_names), pa.large_binary())
+        typed |= as_numpy(pc.is_in(lines.take(plain), with_newline))
     uses = plain[typed & ~called]
 
     index = np.concatenate([calls, uses])
@@ -115,11 +130,11 @@ def parse_cross_reference(database: bytes, type_names: Collection[str] = ()) -> 
     order = np.argsort(index, kind="stable")  # the database's order: file by file, line by line
     index, kinds = index[order], kinds[order]
     picked = lines.take(index)
-    picked = pc.if_else(pc.starts_with(picked, b"\t"), pc.binary_slice(picked, 2, 1 << 20), picked)
+    picked = pc.if_else(pc.starts_with(picked, b"\t"), _names(picked, 2), _names(picked, 0))
     return pa.table({"path": pa.DictionaryArray.from_arrays(pa.array(in_file[index], pa.int32()),
                                                            pa.array(file_names, pa.string())),
                      "line": pa.array(line_no[block[index]], pa.int64()),
-                     "name": pc.cast(pc.cast(picked, pa.large_string()), pa.string()),
+                     "name": pc.cast(as_text(picked), pa.string()),
                      "kind": pa.DictionaryArray.from_arrays(pa.array(kinds, pa.int32()), pa.array(["call", "use"]))},
                     schema=USES_SCHEMA)
 
