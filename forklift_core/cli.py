@@ -43,12 +43,13 @@ def _emit(data: Any, as_json: bool, render: Callable[[Any], str]) -> None:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from forklift_core.config import IngestConfig
-    from forklift_core.ingest.index import ingest
+    from forklift_core.ingest.index import ingest, reference_sources
 
     from forklift_core.ingest.incremental import change_line
 
     config = IngestConfig(extractor=args.extractor, shards=args.shards, references=not args.no_references,
-                          incremental=not args.full, c_references=args.c_references)
+                          incremental=not args.full, c_references=args.c_references,
+                          python_references=args.python_references)
     progress, close = _progress_bar(args)
     try:
         summary = ingest(args.source, args.project, Workspace.default(args.workspace), config, progress)
@@ -60,7 +61,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         kinds = ", ".join(f"{k}={v}" for k, v in list(s["by_kind"].items())[:8])
         return (f"{s['project']}: {s['files']} files, {s['symbols']} symbols ({kinds}), "
                 f"{s['references']} references"
-                + (f" (C from {s['c_references_from']})" if s.get("c_references_from") else "")
+                + (f" ({reference_sources(s)})" if reference_sources(s) else "")
                 + f", {s['build_facts']} build facts in {s['seconds']}s\n"
                 f"skipped: {skipped}\nindex: {s['index']}" + (f"\n{change_line(s)}" if change_line(s) else ""))
 
@@ -390,6 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--no-references", action="store_true", help="skip who-calls-what edges")
     ingest.add_argument("--c-references", default="auto", choices=["auto", "cscope", "tree-sitter"],
                         help="where C call and type-use edges come from (auto: cscope when installed)")
+    ingest.add_argument("--python-references", default="lexical", choices=["lexical", "tree-sitter"],
+                        help="where Python call edges come from (lexical: a scan for names before '(' outside "
+                             "comments and strings)")
     ingest.add_argument("--full", action="store_true", help="read every file again, even those whose content is "
                                                          "unchanged since the last ingest")
     _add_progress_flags(ingest)

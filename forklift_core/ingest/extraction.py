@@ -3,9 +3,9 @@
 Every task runs in a spawned worker (parsing holds the GIL) and hands back Arrow columns; the main process plans,
 schedules, collects, and resolves each finished task's name uses while the workers read on, so all cores stay busy
 to the last task and no million Python objects pile up in it.
-C references come from cscope when it is installed (its lexer marks calls for a fraction of a tree-sitter parse);
-the other languages' from one tree-sitter pass. A tree-sitter pass over a file ctags already read runs only for
-the references it adds.
+C references come from cscope when it is installed (its lexer marks calls for a fraction of a tree-sitter parse),
+Python's from a lexical scan (pycalls), the other languages' from one tree-sitter pass. A tree-sitter pass over a
+file ctags already read runs only for the references it adds.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from forklift_core.errors import ToolError
 from forklift_core.ingest.ctags import ctags_version, run_ctags
 from forklift_core.ingest.definitions import definitions_table
 from forklift_core.ingest.enrich import enrich
+from forklift_core.ingest.pycalls import python_uses
 from forklift_core.ingest.incremental import uses_table
 from forklift_core.ingest.tables import to_table
 from forklift_core.ingest.treesitter import FileTask, extract_batch, make_pool, treesitter_available, treesitter_tasks
@@ -36,6 +37,7 @@ from forklift_core.records import FileRecord, Symbol, symbol_outline
 # process start or a database header is noise.
 CTAGS_CHUNK_BYTES = 4 << 20
 CSCOPE_SHARD_BYTES = 8 << 20
+PYTHON_BATCH_BYTES = 4 << 20
 TREESITTER_BATCH_FILES = 64
 # Below this many bytes of code the tasks run in this process: starting workers (a second each, importing Arrow
 # and the grammars) would cost more than the parallel work saves.
@@ -51,13 +53,15 @@ class ExtractionPlan:
     ctags: list[list[str]] = field(default_factory=list)
     treesitter: list[list[FileTask]] = field(default_factory=list)
     cscope: list[list[str]] = field(default_factory=list)
+    python: list[list[str]] = field(default_factory=list)  # Python files whose calls a lexical scan finds
     treesitter_definitions: bool = False
     c_references: str = ""  # cscope | tree-sitter | '' (no C file, or references off)
+    python_references: str = ""  # lexical | tree-sitter | '' (no Python file, or references off)
 
     @property
     def task_count(self) -> int:
         """Tasks in all."""
-        return len(self.ctags) + len(self.treesitter) + len(self.cscope)
+        return len(self.ctags) + len(self.treesitter) + len(self.cscope) + len(self.python)
 
 
 def keep_part(symbols: pa.Table, part: str) -> pa.Table:
@@ -121,7 +125,7 @@ def c_references_from(config: IngestConfig) -> str:
 
 
 def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestConfig) -> ExtractionPlan:
-    """Cut the code files into ctags chunks, tree-sitter batches and cscope shards."""
+    """Cut the code files into ctags chunks, tree-sitter batches, cscope shards and Python scan batches."""
     code = sorted((f for f in files if f.language), key=lambda f: f.path)
     plan = ExtractionPlan(treesitter_definitions=extractor == "tree-sitter")
     if extractor == "ctags":
@@ -132,7 +136,14 @@ def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestC
     by_cscope = [f for f in c_files if cscope_safe(f.path)] if plan.c_references == "cscope" else []
     plan.cscope = chunk_by_size([f.path for f in by_cscope], [f.size for f in by_cscope],
                                 _even_target(sum(f.size for f in by_cscope), CSCOPE_SHARD_BYTES, config.shard_count))
-    skipped = {f.path for f in by_cscope}
+    python_files = [f for f in code if f.language == "Python"]
+    if config.references and python_files:
+        # Tree-sitter as the extractor parses every file anyway: its calls then come from that one parse.
+        plan.python_references = "tree-sitter" if plan.treesitter_definitions else config.python_references
+    by_scan = python_files if plan.python_references == "lexical" else []
+    plan.python = chunk_by_size([f.path for f in by_scan], [f.size for f in by_scan],
+                                _even_target(sum(f.size for f in by_scan), PYTHON_BATCH_BYTES, config.shard_count))
+    skipped = {f.path for f in by_cscope} | {f.path for f in by_scan}
     # Tree-sitter reads a file for its definitions (no ctags) or for references nothing cheaper gives.
     wanted = [f for f in code if plan.treesitter_definitions or (config.references and f.path not in skipped)]
     tasks = treesitter_tasks([(f.path, f.language) for f in wanted])
@@ -175,6 +186,12 @@ def treesitter_task(root: str, tasks: list[FileTask], definitions: bool, referen
     extractor; name uses)."""
     defs, refs = extract_batch(root, tasks, definitions, references)
     return keep_part(enrich(Path(root), definitions_table(defs), config), part), uses_table(refs)
+
+
+@_releasing
+def python_calls_task(root: str, paths: list[str]) -> pa.Table:
+    """One batch of Python files, in a worker: their call sites, by a lexical scan."""
+    return python_uses(root, paths)
 
 
 @_releasing
@@ -246,7 +263,7 @@ class Extraction:
                  progress: Progress, parts_dir: Path, known_types: Collection[str] = ()) -> None:
         self.root, self.config, self.known_types = str(root), config, known_types
         self.plan = plan_extraction(files, extractor, config)
-        self.c_references = self.plan.c_references
+        self.c_references, self.python_references = self.plan.c_references, self.plan.python_references
         self.parts = [parts_dir / f"{number:06d}.arrow"
                       for number in range(len(self.plan.ctags) + len(self.plan.treesitter))]
         self.collector = _Collector(progress, self.plan, 0.3, 0.6)
@@ -257,6 +274,7 @@ class Extraction:
         self._ready_uses: list[pa.Table] = []
         self._shards: list[Future] = []  # type: ignore[type-arg]
         self._parsed: list[Future] = []  # type: ignore[type-arg]
+        self._scanned: list[Future] = []  # type: ignore[type-arg]
 
     def __enter__(self) -> "Extraction":
         return self
@@ -269,6 +287,7 @@ class Extraction:
         plan, where, config = self.plan, self.root, self.config
         tree_parts = self.parts[len(plan.ctags):]
         first = [self.pool.submit(ctags_task, where, paths, config, str(part)) for paths, part in zip(plan.ctags, self.parts)]
+        self._scanned = [self.pool.submit(python_calls_task, where, paths) for paths in plan.python]
         self._parsed = [self.pool.submit(treesitter_task, where, batch, plan.treesitter_definitions, config.references,
                                          config, str(part)) for batch, part in zip(plan.treesitter, tree_parts)]
         symbols = [symbol_outline(to_table([], Symbol))] + self.collector.gather(first, "ctags")
@@ -286,6 +305,7 @@ class Extraction:
     def uses(self) -> Iterator[pa.Table]:
         """The raw name uses, task by task in a fixed order (each task's files whole), as the tasks end."""
         yield from self._ready_uses
+        yield from self.collector.in_order(self._scanned, "Python calls")
         yield from self.collector.in_order(self._shards, "cscope")
         for _, used in self.collector.in_order(self._parsed, "tree-sitter"):
             yield used

@@ -27,7 +27,7 @@ RAW_USES = "raw_uses"  # the index table of name uses before resolution
 USES_SCHEMA = pa.schema([("path", pa.dictionary(pa.int32(), pa.string())), ("line", pa.int64()),
                          ("name", pa.string()), ("kind", pa.dictionary(pa.int32(), pa.string()))])
 # Settings that change what is extracted from a file (the extractor is compared as resolved, ctags or tree-sitter).
-_SAME_RUN = ("references", "c_references", "snippet_max_lines", "snippet_max_chars", "doc_max_chars")
+_SAME_RUN = ("references", "c_references", "python_references", "snippet_max_lines", "snippet_max_chars", "doc_max_chars")
 
 
 @dataclass

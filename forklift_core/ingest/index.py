@@ -108,6 +108,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "commit": tree.commit,
         "extractor": extractor,
         "c_references_from": extraction.c_references,
+        "python_references_from": extraction.python_references,
         "extracted_files": len(reread),
         "files": len(walked.files),
         "skipped": _skipped(tree, walked),
@@ -176,6 +177,14 @@ def _resolve(staging: IndexStaging, uses: Iterable[pa.Table], resolver: Resolver
                 yield found
 
     return staging.stream("references", edges()), external
+
+
+def reference_sources(summary: dict[str, Any]) -> str:
+    """Where an ingest's references came from, for each language that has a choice ('C from cscope, Python from
+    lexical'); '' when none applied."""
+    return ", ".join(f"{language} from {summary[key]}" for language, key in (("C", "c_references_from"),
+                                                                             ("Python", "python_references_from"))
+                     if summary.get(key))
 
 
 def _finish(paths: ProjectPaths, summary: dict[str, Any], config: IngestConfig, owner: str | None,

@@ -162,6 +162,56 @@ def test_cscope_and_tree_sitter_find_the_same_c_references(workspace, tmp_path) 
             ("use_ops", "ops", "shapes.c", 17), ("use_ops", "u32", "shapes.c", 19)} <= uses
 
 
+PYTHON_TRICKS = '''"""Module doc: helper(1) is named here, not called."""
+import re
+
+
+def helper(value):
+    return value  # helper(2) in a comment
+
+
+class Shape(Base):
+    @cached(size=1)
+    def area(side):
+        return helper(side) * side
+
+
+def report(shape, items):
+    label = "helper(3)" + 'helper(4)' + r"helper(5)"
+    text = f"{helper(6)} {{helper(7)}} {', '.join(str(i) for i in items)} {len({'k': helper(8)})}"
+    if (shape):
+        return Shape.area \\
+            (2)
+    nested = f"{f'{helper(9)}'}"
+    return re.match(label, text) or print(nested)
+'''
+
+
+@needs_ctags
+def test_the_python_call_scan_finds_what_tree_sitter_finds(workspace, tmp_path) -> None:
+    (tmp_path / "tricks.py").write_text(PYTHON_TRICKS)
+    by_scan = ingest(str(tmp_path), "scan", workspace, IngestConfig(python_references="lexical"))
+    by_tree_sitter = ingest(str(tmp_path), "ts", workspace, IngestConfig(python_references="tree-sitter"))
+    assert (by_scan["python_references_from"], by_tree_sitter["python_references_from"]) == ("lexical", "tree-sitter")
+
+    def uses(project: str) -> list[tuple[int, str]]:
+        rows = IndexReader(workspace.project(project)).table("raw_uses").to_pylist()
+        return sorted((r["line"], r["name"]) for r in rows)
+
+    # Strings, comments, doubled braces, keywords and def/class names are no calls; replacement fields (nested
+    # ones too), attribute calls, decorators and a call continued over a backslash are.
+    expected = [(10, "cached"), (12, "helper"), (17, "helper"), (17, "join"), (17, "len"), (17, "helper"),
+                (17, "str"), (19, "area"), (21, "helper"), (22, "match"), (22, "print")]
+    assert uses("scan") == uses("ts") == sorted(expected)
+
+
+def test_python_references_must_be_a_known_source() -> None:
+    from forklift_core.errors import BadInputError
+
+    with pytest.raises(BadInputError, match="python_references"):
+        IngestConfig(python_references="regex")
+
+
 def test_no_reference_resolves_across_unrelated_languages(workspace) -> None:
     from forklift_core.ingest.languages import language_for
     from forklift_core.ingest.refs import language_family

@@ -11,7 +11,7 @@ import pandas as pd
 
 from forklift_core.config import IngestConfig
 from forklift_core.errors import BadInputError, NotFoundError
-from forklift_core.ingest.index import ingest
+from forklift_core.ingest.index import ingest, reference_sources
 from forklift_core.ingest.incremental import change_line
 from forklift_core.ingest.tables import open_index
 from forklift_core.progress import Progress
@@ -35,7 +35,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
             f"in {summary['seconds']} s with {summary.get('extractor', '?')}\n\n"
             f"- source: `{summary.get('source', {}).get('origin', '')}` at {commit}\n"
             f"- kinds: {kinds}\n- languages: {languages}\n- skipped: {skipped}"
-            + (f"\n- C references from {summary['c_references_from']}" if summary.get("c_references_from") else "")
+            + (f"\n- references: {reference_sources(summary)}" if reference_sources(summary) else "")
             + (f"\n- {html.escape(change_line(summary))}" if change_line(summary) else ""))
 
 
