@@ -1,7 +1,7 @@
 """Byte buffers into Arrow text columns without a Python object per row.
 
-Extraction reads whole files and whole cscope databases into one buffer and finds what it wants by offsets; these
-helpers turn many (start, stop) ranges of such a buffer into one Arrow column in a few numpy passes.
+Enrichment reads a chunk's files into one buffer and finds every snippet by offsets; these helpers turn many
+(start, stop) ranges of such a buffer into one Arrow text column without a Python string per row.
 """
 
 from __future__ import annotations
@@ -10,15 +10,18 @@ import numpy as np
 import pyarrow as pa
 
 
-def byte_ranges(buffer: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> pa.LargeBinaryArray:
-    """The bytes `buffer[start:stop]` of each range as one binary column (ranges may overlap, in any order)."""
-    lengths = np.maximum(np.asarray(stops, np.int64) - starts, 0)
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    # Each output byte comes from its range's start plus its place inside the range.
-    source = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1] - starts, lengths)
-    data = np.ascontiguousarray(buffer[source])
-    return pa.Array.from_buffers(pa.large_binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+def byte_ranges(buffer: bytes, starts: np.ndarray, stops: np.ndarray) -> pa.LargeBinaryArray:
+    """The bytes `buffer[start:stop]` of each range as one binary column (ranges may overlap, in any order).
+
+    Slices of a memoryview copy nothing, and one join copies each range once: several times faster than a numpy
+    gather, whose index array is eight bytes for every byte copied.
+    """
+    starts, stops = np.asarray(starts, np.int64), np.maximum(np.asarray(stops, np.int64), starts)
+    view = memoryview(buffer)
+    data = b"".join([view[start:stop] for start, stop in zip(starts.tolist(), stops.tolist())])
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(stops - starts, out=offsets[1:])
+    return pa.Array.from_buffers(pa.large_binary(), len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def as_text(column: pa.Array) -> pa.Array:

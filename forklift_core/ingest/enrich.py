@@ -189,7 +189,7 @@ def _snippets(lines: _Lines, file_of: np.ndarray, start: np.ndarray, stop: np.nd
     file's, a cut one, and one with more bytes than the limit has characters (only those can be over it).
     """
     limit = config.snippet_max_chars
-    texts = as_text(byte_ranges(np.frombuffer(lines.data, dtype=np.uint8), start, stop))
+    texts = as_text(byte_ranges(lines.data, start, stop))
     special = lines.has_cr[file_of] | cut | (stop - start > limit)
     if special.any():
         rows = np.flatnonzero(special)
