@@ -36,7 +36,7 @@ from forklift_core.records import FileRecord, Symbol, symbol_outline
 # Work per task: small enough that both cores stay busy to the end and progress moves, big enough that a
 # process start or a database header is noise.
 CTAGS_CHUNK_BYTES = 4 << 20
-CSCOPE_SHARD_BYTES = 8 << 20
+CSCOPE_SHARD_BYTES = 4 << 20
 PYTHON_BATCH_BYTES = 4 << 20
 TREESITTER_BATCH_FILES = 64
 # Below this many bytes of code the tasks run in this process: starting workers (a second each, importing Arrow

@@ -12,7 +12,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import pyarrow as pa
 
@@ -22,10 +22,10 @@ from forklift_core.ingest.build import extract_build_facts
 from forklift_core.ingest.docs import extract_docs
 from forklift_core.ingest.history import file_history
 from forklift_core.ingest.incremental import (RAW_USES, FileDelta, carried_symbol_rows, carried_symbols,
-                                              carried_uses, file_delta, load_previous, symbol_changes, uses_table)
+                                              carried_uses, file_delta, load_previous, symbol_changes, USES_SCHEMA)
 from forklift_core.ingest.cscope import cscope_version
 from forklift_core.ingest.ctags import ctags_version
-from forklift_core.ingest.extraction import Extraction, c_type_names, choose_extractor, read_parts
+from forklift_core.ingest.extraction import Extraction, c_type_names, choose_extractor, read_parts, release_memory
 from forklift_core.ingest.refs import Resolver, file_batches
 from forklift_core.ingest.sources import SourceTree, open_source
 from forklift_core.ingest.tables import IndexStaging, value_counts
@@ -82,11 +82,12 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
                 # find references and this process resolves each task's uses as it ends (Parquet's encoder and
                 # the workers leave the GIL to the resolution).
                 resolver = Resolver(symbols, walked.files)
+                release_memory()  # the building's scratch, before the workers' cscope shards peak beside it
                 symbols_written = background.submit(staging.stream, "symbols", _checked(symbol_rows, progress))
-                uses_kept: list[pa.Table] = [uses_table([])]
-                references, external = _resolve(staging, _kept(uses_found, uses_kept), resolver, progress,
-                                                config.references)
-                uses = pa.concat_tables(uses_kept)
+                # The raw uses go to their table as they come (a re-ingest reads them back for the files it keeps).
+                with staging.writer(RAW_USES, USES_SCHEMA) as keep_raw:
+                    references, external = _resolve(staging, _kept(uses_found, keep_raw), resolver, progress,
+                                                    config.references)
                 timings["references"] = time.perf_counter() - mark
                 build_facts = extract_build_facts(tree.root, walked.files)
                 docs = extract_docs(tree.root, walked.files, config.doc_max_chars)
@@ -95,7 +96,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
                 progress.report(0.95, "writing the index")
                 mark = time.perf_counter()
                 for name, rows in {"files": walked.files, "build_facts": build_facts, "docs": docs,
-                                   "history": history, RAW_USES: uses}.items():
+                                   "history": history}.items():
                     staging.write(name, rows)
                 symbols_written.result()
                 staging.commit()
@@ -154,10 +155,10 @@ def _checked(batches: Iterable[pa.Table | pa.RecordBatch], progress: Progress) -
         yield batch
 
 
-def _kept(tables: Iterable[pa.Table], kept: list[pa.Table]) -> Iterator[pa.Table]:
-    """The tables, each also appended to `kept` (the raw uses are stored whole once resolved)."""
+def _kept(tables: Iterable[pa.Table], keep: Callable[[pa.Table], int]) -> Iterator[pa.Table]:
+    """The tables, each also handed to `keep` on the way."""
     for table in tables:
-        kept.append(table)
+        keep(table)
         yield table
 
 
@@ -175,6 +176,7 @@ def _resolve(staging: IndexStaging, uses: Iterable[pa.Table], resolver: Resolver
                 found, unknown = resolver.resolve(batch)
                 external += unknown
                 yield found
+            release_memory()  # a batch's scratch, handed back while the workers' next tasks peak beside it
 
     return staging.stream("references", edges()), external
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -49,15 +50,25 @@ class IndexStaging:
         pq.write_table(table, self.folder / f"{name}.parquet", compression="zstd")
         self.written.add(name)
 
-    def stream(self, name: str, batches: Iterable[pa.RecordBatch | pa.Table]) -> int:
-        """One table written batch by batch (never whole in memory); returns its rows."""
-        schema, rows = arrow_schema(TABLES[name]), 0
-        with pq.ParquetWriter(self.folder / f"{name}.parquet", schema, compression="zstd") as writer:
-            for batch in batches:
-                writer.write(batch.cast(schema) if batch.schema != schema else batch)
-                rows += batch.num_rows
+    @contextmanager
+    def writer(self, name: str, schema: pa.Schema | None = None) -> Iterator[Callable[[pa.Table | pa.RecordBatch], int]]:
+        """A function writing one table piece by piece (never whole in memory) and returning each piece's rows;
+        the schema is the table's record type's unless given (raw uses have no record type)."""
+        schema = schema or arrow_schema(TABLES[name])
+        with pq.ParquetWriter(self.folder / f"{name}.parquet", schema, compression="zstd") as parquet:
+            def write(piece: pa.Table | pa.RecordBatch) -> int:
+                # As a table: it becomes row groups at once, where a record batch would be held back until a
+                # million rows had gathered (a kernel's symbols with their source: 130 MiB held in memory).
+                table = piece if isinstance(piece, pa.Table) else pa.Table.from_batches([piece])
+                parquet.write_table(table.cast(schema) if table.schema != schema else table)
+                return table.num_rows
+            yield write
         self.written.add(name)
-        return rows
+
+    def stream(self, name: str, batches: Iterable[pa.RecordBatch | pa.Table]) -> int:
+        """One table written batch by batch; returns its rows."""
+        with self.writer(name) as write:
+            return sum(write(batch) for batch in batches)
 
     def commit(self) -> None:
         """Write the tables not given (empty), then swap the folder in for the index."""
