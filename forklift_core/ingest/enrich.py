@@ -228,12 +228,11 @@ def _docs(lines: _Lines, defs: pa.Table, file_of: np.ndarray, top: np.ndarray, v
     has_comment &= comment_top <= comment_end
     python_container = valid & as_numpy(pc.and_(pc.equal(defs["language"], "Python"),
                                                 pc.is_in(defs["kind"], pa.array(sorted(_CONTAINER_KINDS)))))
-    docs, comments, python_lines = [""] * len(top), _CommentText(lines), {}
+    docs, comments = [""] * len(top), _CommentText(lines)
     for row in np.flatnonzero(has_comment | python_container).tolist():  # the rest have no doc
         doc = ""
         if python_container[row]:
-            doc = _python_docstring(_file_lines(lines, int(file_of[row]), python_lines), int(top[row] - floor[row]) + 1,
-                                    int(end[row]))
+            doc = _python_docstring(_FileLines(lines, int(file_of[row])), int(top[row] - floor[row]) + 1, int(end[row]))
         if not doc and has_comment[row]:
             parts = (comments[index] for index in range(comment_top[row], comment_end[row] + 1))
             doc = "\n".join(part for part in parts if part)
@@ -259,33 +258,42 @@ class _CommentText:
         return self.cleaned[index]
 
 
-def _file_lines(lines: _Lines, file: int, cache: dict[int, list[str]]) -> list[str]:
-    """A file's lines as text (for Python docstrings)."""
-    if file not in cache:
-        first, after = lines.file_first_line[file], lines.file_first_line[file + 1]
-        cache[file] = [lines.text(index) for index in range(first, after)]
-    return cache[file]
+class _FileLines:
+    """One file's lines as text, each decoded when first read (a docstring needs a few lines of a long file)."""
+
+    def __init__(self, lines: _Lines, file: int) -> None:
+        self.lines, self.first = lines, int(lines.file_first_line[file])
+        self.count = int(lines.file_first_line[file + 1]) - self.first
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> str:
+        return self.lines.text(self.first + index)
 
 
-def _python_docstring(lines: list[str], start: int, end: int) -> str:
+def _python_docstring(lines: _FileLines, start: int, end: int) -> str:
     """The docstring of a Python def/class: the first statement of its body when it is a string."""
+    stop = min(end, len(lines))
     index = start - 1
-    while index < min(end, len(lines)) and not lines[index].rstrip().endswith(":"):
+    while index < stop and not lines[index].rstrip().endswith(":"):
         index += 1  # skip a multi-line signature
     index += 1
-    while index < min(end, len(lines)) and not lines[index].strip():
+    while index < stop and not lines[index].strip():
         index += 1
-    if index >= min(end, len(lines)):
+    if index >= stop:
         return ""
-    match = _DOCSTRING_START.match(lines[index])
+    first = lines[index]
+    match = _DOCSTRING_START.match(first)
     if not match:
         return ""
     quote = match.group(1)
-    body = lines[index][match.end():]
+    body = first[match.end():]
     if quote in body:
         return body.split(quote, 1)[0].strip()
     collected = [body]
-    for line in lines[index + 1:end]:
+    for following in range(index + 1, stop):
+        line = lines[following]
         if quote in line:
             collected.append(line.split(quote, 1)[0])
             break
