@@ -250,17 +250,49 @@ class _Collector:
                              f"{label}: {self.done}/{self.total} tasks")
 
 
+def _ready() -> None:
+    """Nothing: sent to each new worker so it starts (and imports the extraction code) ahead of its first task."""
+
+
+class WarmPool:
+    """Workers started while the walk is still finding files, once it has found enough code to need them.
+
+    A spawned worker takes about half a second to start and import Arrow and the extractors; begun beside the walk,
+    that time is off the ingest's path. Only for a first (or full) ingest: a re-ingest usually reads a few files.
+    """
+
+    def __init__(self, config: IngestConfig) -> None:
+        self.workers, self.code_bytes = config.shard_count, 0
+        self.pool: ProcessPoolExecutor | None = None
+
+    def see(self, record: FileRecord) -> None:
+        """Count a walked file; start the workers when the code found would not run in this process."""
+        if record.language:
+            self.code_bytes += record.size
+        if self.pool is None and self.workers > 1 and self.code_bytes >= INLINE_BYTES:
+            self.pool = make_pool(self.workers)
+            for _ in range(self.workers):
+                self.pool.submit(_ready)
+
+    def shutdown(self) -> None:
+        """Stop the workers if nothing took them over."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 class Extraction:
     """The plan running on a pool of one worker per shard: the symbols once the definition tasks end, then the
     name uses task by task, so the caller resolves a cscope shard's uses while the workers read the next ones.
 
     Each task's symbols go to a part file in `parts_dir` (`parts`, in order). cscope shards start once every C
     typedef name is known (from ctags or tree-sitter); `known_types` adds those of files not read again (a
-    re-ingest). Used as a context manager: leaving it stops the pool, dropping pending tasks (a cancel, an error).
+    re-ingest). `warm` hands over workers already started. Used as a context manager: leaving it stops the pool,
+    dropping pending tasks (a cancel, an error).
     """
 
     def __init__(self, root: Path, files: Sequence[FileRecord], extractor: str, config: IngestConfig,
-                 progress: Progress, parts_dir: Path, known_types: Collection[str] = ()) -> None:
+                 progress: Progress, parts_dir: Path, known_types: Collection[str] = (),
+                 warm: WarmPool | None = None) -> None:
         self.root, self.config, self.known_types = str(root), config, known_types
         self.plan = plan_extraction(files, extractor, config)
         self.c_references, self.python_references = self.plan.c_references, self.plan.python_references
@@ -268,9 +300,11 @@ class Extraction:
                       for number in range(len(self.plan.ctags) + len(self.plan.treesitter))]
         self.collector = _Collector(progress, self.plan, 0.3, 0.6)
         size = sum(f.size for f in files if f.language)
-        self.pool: ProcessPoolExecutor | InlineExecutor = (
-            make_pool(config.shard_count) if size >= INLINE_BYTES and config.shard_count > 1 and self.plan.task_count
-            else InlineExecutor())
+        started, self.spare = (warm.pool, None) if warm is not None else (None, None)
+        if size >= INLINE_BYTES and config.shard_count > 1 and self.plan.task_count:
+            self.pool: ProcessPoolExecutor | InlineExecutor = started or make_pool(config.shard_count)
+        else:
+            self.pool, self.spare = InlineExecutor(), started  # workers started for nothing: stopped at the end
         self._ready_uses: list[pa.Table] = []
         self._shards: list[Future] = []  # type: ignore[type-arg]
         self._parsed: list[Future] = []  # type: ignore[type-arg]
@@ -280,7 +314,9 @@ class Extraction:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (self.pool, self.spare):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
 
     def symbols(self) -> pa.Table:
         """The outline of every symbol found (their whole rows are in the part files); starts the cscope shards."""

@@ -25,7 +25,8 @@ from forklift_core.ingest.incremental import (RAW_USES, FileDelta, carried_symbo
                                               carried_uses, file_delta, load_previous, symbol_changes, USES_SCHEMA)
 from forklift_core.ingest.cscope import cscope_version
 from forklift_core.ingest.ctags import ctags_version
-from forklift_core.ingest.extraction import Extraction, c_type_names, choose_extractor, read_parts, release_memory
+from forklift_core.ingest.extraction import (Extraction, WarmPool, c_type_names, choose_extractor, read_parts,
+                                             release_memory)
 from forklift_core.ingest.refs import Resolver, file_batches
 from forklift_core.ingest.sources import SourceTree, open_source
 from forklift_core.ingest.tables import IndexStaging, value_counts
@@ -49,11 +50,13 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
     timings: dict[str, float] = {}
     progress.report(0.0, f"opening {source}")
     tree = open_source(source, config, paths.scratch_dir, progress, uploaded)
+    warm: WarmPool | None = None
     try:
-        mark = time.perf_counter()
-        walked = walk_tree(tree.root, config, progress)
-        timings["walk"] = time.perf_counter() - mark
         previous = load_previous(paths, config, extractor) if config.incremental else None
+        warm = WarmPool(config) if previous is None else None  # a first ingest: workers start during the walk
+        mark = time.perf_counter()
+        walked = walk_tree(tree.root, config, progress, warm.see if warm is not None else None)
+        timings["walk"] = time.perf_counter() - mark
         delta = file_delta(previous.hashes if previous else {}, walked.files)
         if previous is not None and not delta.touched:
             # Every file hashes as before: the index on disk is this tree's index.
@@ -65,7 +68,8 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         carried = carried_symbols(previous, touched) if previous is not None and touched is not None else None
         with _parts_folder(paths) as parts_dir, Extraction(tree.root, reread, extractor, config, progress, parts_dir,
                                                              known_types=c_type_names(carried) if carried is not None
-                                                             else ()) as extraction:
+                                                             else (), warm=warm) as extraction:
+            warm = None  # the extraction owns the workers now
             symbols = extraction.symbols()
             symbol_rows: Iterable[pa.Table | pa.RecordBatch] = read_parts(extraction.parts)
             timings["definitions"] = time.perf_counter() - mark
@@ -102,6 +106,8 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
                 staging.commit()
                 timings["store"] = time.perf_counter() - mark
     finally:
+        if warm is not None:  # left before the extraction took the workers (an error, a cancel)
+            warm.shutdown()
         tree.close()
     summary = {
         "project": project,

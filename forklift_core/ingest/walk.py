@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 import fnmatch
 from pathlib import Path
+from typing import Callable
 
 import pathspec
 
@@ -92,8 +93,10 @@ def classify_content(rel: str, data: bytes, config: IngestConfig, lines: int | N
     return None
 
 
-def walk_tree(root: Path, config: IngestConfig, progress: Progress) -> WalkResult:
-    """Every indexable file under root, checked with lstat/realpath so nothing outside root is read."""
+def walk_tree(root: Path, config: IngestConfig, progress: Progress,
+              on_file: Callable[[FileRecord], None] | None = None) -> WalkResult:
+    """Every indexable file under root, checked with lstat/realpath so nothing outside root is read; `on_file`
+    sees each kept file as it is found."""
     result = WalkResult()
     root_real = os.path.realpath(root)
     rules = _IgnoreRules()
@@ -139,6 +142,8 @@ def walk_tree(root: Path, config: IngestConfig, progress: Progress) -> WalkResul
             if reason:
                 result.warnings[reason] += 1
             result.files.append(record)
+            if on_file is not None:
+                on_file(record)
     return result
 
 
