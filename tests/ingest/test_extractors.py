@@ -229,14 +229,18 @@ def test_no_reference_resolves_across_unrelated_languages(workspace) -> None:
 @pytest.mark.parametrize("extractor", ["ctags", "tree-sitter"])
 def test_worker_processes_and_the_inline_path_build_the_same_index(workspace, monkeypatch, extractor: str) -> None:
     import forklift_core.ingest.extraction as extraction
+    from forklift_core.ingest.treesitter import make_pool
 
     if extractor == "ctags" and not ctags_version():
         pytest.skip("Universal Ctags is not installed")
     config = IngestConfig(shards=2, extractor=extractor, incremental=False)
     inline = ingest(str(POLYGLOT), "inline", workspace, config)
     monkeypatch.setattr(extraction, "INLINE_BYTES", 0)  # a tiny tree through the worker pool, as a big one goes
+    pools = []
+    monkeypatch.setattr(extraction, "make_pool", lambda workers: pools.append(workers) or make_pool(workers))
     pooled = ingest(str(POLYGLOT), "pooled", workspace, config)
     assert pooled["symbols"] == inline["symbols"] > 40 and pooled["references"] == inline["references"] > 0
+    assert pools == [2]  # the workers started during the walk are the ones the extraction used
 
     def rows(project: str, table: str) -> list[dict]:
         found = IndexReader(workspace.project(project)).table(table).to_pylist()
