@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Collection, Sequence
+from typing import Collection, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -28,6 +28,7 @@ from forklift_core.ingest.tables import as_numpy
 _SAFE_PATH = re.compile(r"^[^\s\"'\\-][^\s\"'\\]*$")
 # Text just before a name that makes the name a type: `struct page *p`, `sizeof(union u)`, `enum e x`.
 _TAG_KEYWORDS = (b"struct ", b"union ", b"enum ")
+PARSE_PIECE_BYTES = 2 << 20
 
 
 def cscope_available() -> bool:
@@ -70,6 +71,17 @@ def _lines(database: bytes) -> pa.LargeBinaryArray:
 def _names(lines: pa.Array, skip: int) -> pa.Array:
     """Symbol lines' names: the first `skip` bytes (a mark) and the newline left out."""
     return pc.binary_slice(lines, skip, -1)
+
+
+def _file_pieces(database: bytes, target: int = PARSE_PIECE_BYTES) -> Iterator[bytes]:
+    """The database in pieces of about `target` bytes, each cut where a file's section begins (a piece parses on
+    its own): a shard's parse then needs the memory of a piece, not of the whole database."""
+    begin = 0
+    while begin < len(database):
+        cut = database.find(b"\n\t@", begin + target)
+        end = len(database) if cut < 0 else cut + 1
+        yield database[begin:end]
+        begin = end
 
 
 def parse_cross_reference(database: bytes, type_names: Collection[str] = ()) -> pa.Table:
@@ -158,4 +170,5 @@ def cscope_uses(root: str, c_files: Sequence[str], type_names: Collection[str], 
             raise ToolError(f"cscope took longer than {timeout_s}s on {len(files)} files") from exc
         if build.returncode != 0 or not database.is_file():
             raise ToolError(f"cscope could not build its database: {build.stderr.decode(errors='replace')[-200:]}")
-        return parse_cross_reference(database.read_bytes(), type_names)
+        found = [parse_cross_reference(piece, type_names) for piece in _file_pieces(database.read_bytes())]
+        return pa.concat_tables(found) if found else USES_SCHEMA.empty_table()

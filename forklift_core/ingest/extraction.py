@@ -36,7 +36,7 @@ from forklift_core.records import FileRecord, Symbol, symbol_outline
 # Work per task: small enough that both cores stay busy to the end and progress moves, big enough that a
 # process start or a database header is noise.
 CTAGS_CHUNK_BYTES = 4 << 20
-CSCOPE_SHARD_BYTES = 4 << 20
+CSCOPE_SHARD_BYTES = 8 << 20
 PYTHON_BATCH_BYTES = 4 << 20
 TREESITTER_BATCH_FILES = 64
 # Below this many bytes of code the tasks run in this process: starting workers (a second each, importing Arrow
@@ -229,9 +229,12 @@ class _Collector:
         self.progress, self.total, self.start, self.span, self.done = progress, plan.task_count, start, span, 0
 
     def in_order(self, futures: list[Future], label: str) -> Iterator[Any]:  # type: ignore[type-arg]
-        """Each future's result in submission order, as soon as it and those before it are done."""
+        """Each future's result in submission order, as soon as it and those before it are done. The list is
+        emptied as it goes: a result handed on is no longer held here (a kernel's uses would pile up)."""
         pending = set(futures)
-        for future in futures:
+        futures.reverse()
+        while futures:
+            future = futures.pop()
             while future in pending and not future.done():
                 finished, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 self._advance(len(finished), label)
@@ -242,7 +245,7 @@ class _Collector:
 
     def gather(self, futures: list[Future], label: str) -> list[Any]:  # type: ignore[type-arg]
         """Every result, in submission order."""
-        return list(self.in_order(futures, label))
+        return list(self.in_order(list(futures), label))
 
     def _advance(self, finished: int, label: str) -> None:
         self.done += finished
@@ -340,7 +343,8 @@ class Extraction:
 
     def uses(self) -> Iterator[pa.Table]:
         """The raw name uses, task by task in a fixed order (each task's files whole), as the tasks end."""
-        yield from self._ready_uses
+        while self._ready_uses:
+            yield self._ready_uses.pop(0)
         yield from self.collector.in_order(self._scanned, "Python calls")
         yield from self.collector.in_order(self._shards, "cscope")
         for _, used in self.collector.in_order(self._parsed, "tree-sitter"):

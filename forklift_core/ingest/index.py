@@ -86,6 +86,9 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
                 # find references and this process resolves each task's uses as it ends (Parquet's encoder and
                 # the workers leave the GIL to the resolution).
                 resolver = Resolver(symbols, walked.files)
+                counts = {"symbols": symbols.num_rows, "by_kind": value_counts(symbols["kind"]),
+                          "by_language": value_counts(symbols["language"])}
+                del symbols  # the resolver keeps the two columns it needs; the rest of the outline goes now
                 release_memory()  # the building's scratch, before the workers' cscope shards peak beside it
                 symbols_written = background.submit(staging.stream, "symbols", _checked(symbol_rows, progress))
                 # The raw uses go to their table as they come (a re-ingest reads them back for the files it keeps).
@@ -120,9 +123,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "files": len(walked.files),
         "skipped": _skipped(tree, walked),
         "warnings": dict(sorted(walked.warnings.items())),
-        "symbols": symbols.num_rows,
-        "by_kind": value_counts(symbols["kind"]),
-        "by_language": value_counts(symbols["language"]),
+        **counts,
         "references": references,
         "external_uses": external,
         "build_facts": len(build_facts),

@@ -6,7 +6,6 @@ import posixpath
 from typing import Iterator, Sequence
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -28,6 +27,14 @@ _LINKED_LANGUAGES = {"C": "c-family", "C++": "c-family", "JavaScript": "js-famil
 def language_family(language: str) -> str:
     """The group of languages a name can resolve across (C with C++, JavaScript with TypeScript)."""
     return _LINKED_LANGUAGES.get(language, language)
+
+
+def _pandas():  # type: ignore[no-untyped-def]
+    """pandas, imported only for keys too wide for one integer (rare): an ingest never loads it otherwise, which
+    keeps 35 MiB out of every ingest's memory."""
+    import pandas
+
+    return pandas
 
 
 def _parents(starts: np.ndarray, ends: np.ndarray, files: np.ndarray) -> np.ndarray:
@@ -91,7 +98,7 @@ class Resolver:
 
     def __init__(self, symbols: pa.Table, files: Sequence[FileRecord]) -> None:
         """`symbols` needs the SYMBOL_OUTLINE columns; `files` are every file a use can be in."""
-        self.symbols = symbols
+        self.ids, self.symbol_names = symbols["id"], symbols["name"]  # all a resolved edge needs of its ends
         # Encoding a column yields its distinct values and each row's code in one pass.
         def_name, self.names = dictionary_codes(symbols["name"].combine_chunks())
         # Every symbol is in a walked file; their paths are added all the same, in case one is not.
@@ -99,7 +106,8 @@ class Resolver:
                                                  _distinct(symbols["path"])], pa.string()))
         def_path = _codes(symbols["path"], self.paths)
         path_list = self.paths.to_pylist()
-        self.dir_of_path = pd.factorize(np.array([posixpath.dirname(p) for p in path_list], dtype=object))[0]
+        self.dir_of_path = np.unique(np.array([posixpath.dirname(p) for p in path_list], dtype=str),
+                                     return_inverse=True)[1].astype(np.int64)
         family_index: dict[str, int] = {}  # language family -> code, made as they are met
 
         def family_code(language: str) -> int:
@@ -127,7 +135,7 @@ class Resolver:
         # Definition sites as one integer per (path, line, name), sorted for lookups, when the ranges fit in one.
         self.line_span = max(int(def_line.max(initial=0)), max((f.lines for f in files), default=0)) + 2
         self.site_keys = np.sort(self._site_key(def_path, def_line, def_name)) if self._keys_fit() else None
-        self.sites = None if self.site_keys is not None else pd.DataFrame(
+        self.sites = None if self.site_keys is not None else _pandas().DataFrame(
             {"path": def_path, "line": def_line, "name": def_name}).drop_duplicates().assign(site=True)
 
         # Caller spans ordered by file, start, end, id; each knows the span it sits in (its parent).
@@ -157,9 +165,9 @@ class Resolver:
         order = np.flatnonzero(known & self._first_and_not_at_site(use_path, use_line, use_name, use_group))
         source = self._callers(use_path[order], use_line[order])
         picked = pa.array(order)
-        table = pa.table({"src_id": _take_text(self.symbols["id"], source),
-                          "src_name": _take_text(self.symbols["name"], source),
-                          "dst_id": _take_text(self.symbols["id"], dst[order]), "dst_name": raw["name"].take(picked),
+        table = pa.table({"src_id": _take_text(self.ids, source),
+                          "src_name": _take_text(self.symbol_names, source),
+                          "dst_id": _take_text(self.ids, dst[order]), "dst_name": raw["name"].take(picked),
                           "kind": _text(raw["kind"].take(picked)), "path": _text(raw["path"].take(picked)),
                           "line": pa.array(use_line[order], pa.int64()),
                           "candidates": pa.array(count[order], pa.int64())}, schema=arrow_schema(Reference))
@@ -179,13 +187,13 @@ class Resolver:
         if self.site_keys is not None and line.max(initial=0) < self.line_span:
             first[np.unique(self._site_key(path, line, name) * 2 + group, return_index=True)[1]] = True
         else:  # too wide for one integer: compare the columns
-            first = ~pd.DataFrame({"path": path, "line": line, "name": name, "group": group}).duplicated().to_numpy()
+            first = ~_pandas().DataFrame({"path": path, "line": line, "name": name, "group": group}).duplicated().to_numpy()
         return first & ~self._at_site(path, line, name)
 
     def _at_site(self, path: np.ndarray, line: np.ndarray, name: np.ndarray) -> np.ndarray:
         """Per use: a definition of its name starts at its file and line."""
         if self.site_keys is None:
-            uses = pd.DataFrame({"path": path, "line": line, "name": name})
+            uses = _pandas().DataFrame({"path": path, "line": line, "name": name})
             return uses.merge(self.sites, how="left")["site"].notna().to_numpy()
         if not len(self.site_keys):
             return np.zeros(len(path), dtype=bool)
