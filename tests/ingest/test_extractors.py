@@ -212,6 +212,28 @@ def test_python_references_must_be_a_known_source() -> None:
         IngestConfig(python_references="regex")
 
 
+def test_a_cscope_database_parsed_in_pieces_equals_it_parsed_whole(tmp_path) -> None:
+    import subprocess
+
+    import pyarrow as pa
+
+    from forklift_core.ingest.cscope import _file_pieces, cscope_available, parse_cross_reference
+
+    if not cscope_available():
+        pytest.skip("cscope is not installed")
+    for name, text in C_TREE.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "files").write_text("\n".join(sorted(C_TREE)) + "\n")
+    subprocess.run(["cscope", "-b", "-c", "-k", "-i", "files", "-f", "cscope.out"], cwd=tmp_path, check=True)
+    database = (tmp_path / "cscope.out").read_bytes()
+    pieces = list(_file_pieces(database, target=1))  # every file's section a piece of its own
+    assert len(pieces) >= len(C_TREE) and b"".join(pieces) == database
+    whole = parse_cross_reference(database, {"u32"})
+    parts = pa.concat_tables([parse_cross_reference(piece, {"u32"}) for piece in pieces])
+    assert whole.num_rows > 5
+    assert [tuple(r.values()) for r in parts.to_pylist()] == [tuple(r.values()) for r in whole.to_pylist()]
+
+
 def test_no_reference_resolves_across_unrelated_languages(workspace) -> None:
     from forklift_core.ingest.languages import language_for
     from forklift_core.ingest.refs import language_family
