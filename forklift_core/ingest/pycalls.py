@@ -28,6 +28,8 @@ _BRACE = re.compile(rb"[{}]")
 _KEYWORDS = frozenset(b"and as assert async await del elif else except for from global if import in is lambda not "
                       b"or pass raise return while with yield".split())
 _STRING_PREFIX = frozenset(b"rRbBuUfF")
+# f-strings inside replacement fields are scanned to this depth (a hostile file could nest thousands).
+_MAX_FIELD_DEPTH = 8
 _NAME_BYTE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") | frozenset(range(128, 256))
 
 
@@ -64,7 +66,7 @@ def _replacement_fields(source: bytes, start: int, end: int) -> list[tuple[int, 
     return fields
 
 
-def python_calls(source: bytes) -> list[tuple[int, bytes]]:
+def python_calls(source: bytes, depth: int = 0) -> list[tuple[int, bytes]]:
     """(byte offset, name) of each call in one file's Python source, in source order.
 
     `f(x)` and `obj.f(x)` are calls of f; a keyword before a parenthesis (`if (`, `return (`) and the name a
@@ -75,7 +77,7 @@ def python_calls(source: bytes) -> list[tuple[int, bytes]]:
         start, end = match.span()
         starts.append(start)
         ends.append(end)
-        if source[start] != ord("#") and _is_f_string(source, start):
+        if depth < _MAX_FIELD_DEPTH and source[start] != ord("#") and _is_f_string(source, start):
             fields += _replacement_fields(source, start, end)
     size = len(source)
     found = [(size - m.end(1), m.group(1)[::-1]) for m in _CALL_REVERSED.finditer(source[::-1])]
@@ -93,7 +95,7 @@ def python_calls(source: bytes) -> list[tuple[int, bytes]]:
             if ahead.endswith(b".") or (name not in _KEYWORDS and not ahead.endswith((b"def ", b"class "))):
                 calls.append((offset, name))
     for start, end in fields:
-        calls += [(start + offset, name) for offset, name in python_calls(source[start:end])]
+        calls += [(start + offset, name) for offset, name in python_calls(source[start:end], depth + 1)]
     calls.sort()
     return calls
 

@@ -87,6 +87,28 @@ def test_a_tar_bomb_stops_while_its_member_streams(tmp_path, monkeypatch) -> Non
     assert written and written[0] <= max(100 * packed, 1 << 20) < size  # stopped at the cap, not after the member
 
 
+LEXER_TRAP = (
+    "def safe():\n    return 1\n\n"
+    "x = f'''{f\"{f'{safe()}'}\"}'''\n"  # f-strings nested in three quote kinds
+    "y = '" + "(" * 20000 + "\n"  # an unterminated string of open brackets
+    "z = f\"" + "{" * 5000 + "safe()" + "}" * 5000 + "\"\n"  # thousands of nested braces
+    "safe()\n"
+    '"""never closed\n' + "safe()\n" * 100  # a string left open to the end of the file
+)
+
+
+def test_python_that_defeats_a_lexer_still_ingests(tmp_path, workspace) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "lexer_trap.py").write_text(LEXER_TRAP)
+    summary = ingest(str(repo), "trap", workspace, IngestConfig(python_references="lexical"))
+    assert summary["python_references_from"] == "lexical" and summary["symbols"] >= 1
+    uses = IndexReader(workspace.project("trap")).table("raw_uses").to_pylist()
+    lines = sorted(u["line"] for u in uses if u["name"] == "safe")
+    assert lines[0] == 4 and 7 in lines  # inside the nested f-strings, and the plain call after the traps
+    assert max(lines) == 7  # nothing inside the string left open at the end
+
+
 def test_project_name_with_a_trailing_newline_is_refused() -> None:
     with pytest.raises(BadInputError, match="not allowed"):
         check_project_name("demo\n")
