@@ -1,4 +1,5 @@
-"""Extraction in worker processes: ctags chunks with their snippets, tree-sitter batches, cscope shards.
+"""Extraction in worker processes: ctags chunks with their snippets, tree-sitter batches, cscope shards, Python
+call scans.
 
 Every task runs in a spawned worker (parsing holds the GIL) and hands back Arrow columns; the main process plans,
 schedules, collects, and resolves each finished task's name uses while the workers read on, so all cores stay busy
@@ -289,8 +290,8 @@ class Extraction:
 
     Each task's symbols go to a part file in `parts_dir` (`parts`, in order). cscope shards start once every C
     typedef name is known (from ctags or tree-sitter); `known_types` adds those of files not read again (a
-    re-ingest). `warm` hands over workers already started. Used as a context manager: leaving it stops the pool,
-    dropping pending tasks (a cancel, an error).
+    re-ingest). `warm` hands over workers already started. Call `symbols` first (it starts the tasks), then read
+    `uses`. Used as a context manager: leaving it stops the pool, dropping pending tasks (a cancel, an error).
     """
 
     def __init__(self, root: Path, files: Sequence[FileRecord], extractor: str, config: IngestConfig,
@@ -303,11 +304,12 @@ class Extraction:
                       for number in range(len(self.plan.ctags) + len(self.plan.treesitter))]
         self.collector = _Collector(progress, self.plan, 0.3, 0.6)
         size = sum(f.size for f in files if f.language)
-        started, self.spare = (warm.pool, None) if warm is not None else (None, None)
+        started = warm.pool if warm is not None else None
+        self.spare: ProcessPoolExecutor | None = None  # workers started for nothing: stopped at the end
         if size >= INLINE_BYTES and config.shard_count > 1 and self.plan.task_count:
             self.pool: ProcessPoolExecutor | InlineExecutor = started or make_pool(config.shard_count)
         else:
-            self.pool, self.spare = InlineExecutor(), started  # workers started for nothing: stopped at the end
+            self.pool, self.spare = InlineExecutor(), started
         self._ready_uses: list[pa.Table] = []
         self._shards: list[Future] = []  # type: ignore[type-arg]
         self._parsed: list[Future] = []  # type: ignore[type-arg]

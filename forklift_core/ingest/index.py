@@ -21,8 +21,9 @@ from forklift_core.config import IngestConfig
 from forklift_core.ingest.build import extract_build_facts
 from forklift_core.ingest.docs import extract_docs
 from forklift_core.ingest.history import file_history
-from forklift_core.ingest.incremental import (RAW_USES, FileDelta, carried_symbol_rows, carried_symbols,
-                                              carried_uses, file_delta, load_previous, symbol_changes, USES_SCHEMA)
+from forklift_core.ingest.incremental import (RAW_USES, USES_SCHEMA, FileDelta, carried_symbol_rows,
+                                              carried_symbols, carried_uses, file_delta, load_previous,
+                                              symbol_changes)
 from forklift_core.ingest.cscope import cscope_version
 from forklift_core.ingest.ctags import ctags_version
 from forklift_core.ingest.extraction import (Extraction, WarmPool, c_type_names, choose_extractor, read_parts,
