@@ -25,6 +25,10 @@ _NOT_CODE = re.compile(rb'#[^\n]*+'
 # Read backwards from a "(": spaces (or a backslash-continued line), then a name (UTF-8 bytes are name bytes).
 _CALL_REVERSED = re.compile(rb'\([ \t]*+(?:\n\r?\\[ \t]*+)?([\w\x80-\xff]++)')
 _BRACE = re.compile(rb"[{}]")
+# A match statement's lines (soft keywords: `match` and `case` are names elsewhere): what a case line holds before
+# its guard is a pattern, where `Point(x=0)` matches a class instead of calling it.
+_SOFT_KEYWORD_LINE = re.compile(rb"^[ \t]*(match|case)\b[^\n]*", re.M)
+_ENDS_WITH_COLON = re.compile(rb":[ \t]*(?:#[^\n]*)?$")
 _KEYWORDS = frozenset(b"and as assert async await del elif else except for from global if import in is lambda not "
                       b"or pass raise return while with yield".split())
 _STRING_PREFIX = frozenset(b"rRbBuUfF")
@@ -66,17 +70,42 @@ def _replacement_fields(source: bytes, start: int, end: int) -> list[tuple[int, 
     return fields
 
 
+def _not_calls(source: bytes) -> list[tuple[int, int]]:
+    """(start, end) of the spans of match statements where a name before "(" is no call: the `match` keyword, and
+    a `case` line from its keyword to its guard (or its colon)."""
+    spans = []
+    for line in _SOFT_KEYWORD_LINE.finditer(source):
+        if not _ENDS_WITH_COLON.search(line.group(0)):
+            continue  # `match(x)`, `case = 1`: a plain name
+        start, end = line.span(1)
+        if line.group(1) == b"case":
+            guard = source.find(b" if ", end, line.end())
+            end = guard if guard >= 0 else line.end()
+        spans.append((start, end))
+    return spans
+
+
+def _inside(spans: list[tuple[int, int]], at: np.ndarray) -> np.ndarray:
+    """Per offset: whether it falls in one of the sorted, disjoint spans."""
+    if not spans:
+        return np.zeros(len(at), dtype=bool)
+    starts = np.array([start for start, _ in spans], dtype=np.int64)
+    ends = np.array([end for _, end in spans], dtype=np.int64)
+    before = np.searchsorted(starts, at, side="right") - 1
+    return (before >= 0) & (at < ends[np.maximum(before, 0)])
+
+
 def python_calls(source: bytes, depth: int = 0) -> list[tuple[int, bytes]]:
     """(byte offset, name) of each call in one file's Python source, in source order.
 
-    `f(x)` and `obj.f(x)` are calls of f; a keyword before a parenthesis (`if (`, `return (`) and the name a
-    `def`/`class` line defines are not; calls inside an f-string's replacement fields are.
+    `f(x)` and `obj.f(x)` are calls of f; a keyword before a parenthesis (`if (`, `return (`), the name a
+    `def`/`class` line defines and a class pattern of a `case` line are not; calls inside an f-string's
+    replacement fields are.
     """
-    starts, ends, fields = [], [], []
+    text, fields = [], []
     for match in _NOT_CODE.finditer(source):
         start, end = match.span()
-        starts.append(start)
-        ends.append(end)
+        text.append((start, end))
         if depth < _MAX_FIELD_DEPTH and source[start] != ord("#") and _is_f_string(source, start):
             fields += _replacement_fields(source, start, end)
     size = len(source)
@@ -84,10 +113,7 @@ def python_calls(source: bytes, depth: int = 0) -> list[tuple[int, bytes]]:
     calls = []
     if found:
         at = np.array([offset for offset, _ in found], dtype=np.int64)
-        hidden = np.zeros(len(at), dtype=bool)
-        if starts:
-            before = np.searchsorted(np.array(starts, dtype=np.int64), at, side="right") - 1
-            hidden = (before >= 0) & (at < np.array(ends, dtype=np.int64)[np.maximum(before, 0)])
+        hidden = _inside(text, at) | _inside(_not_calls(source), at)
         for (offset, name), in_text in zip(found, hidden.tolist()):
             if in_text or name[:1].isdigit():
                 continue

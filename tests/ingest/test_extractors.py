@@ -184,6 +184,14 @@ def report(shape, items):
             (2)
     nested = f"{f'{helper(9)}'}"
     return re.match(label, text) or print(nested)
+
+
+def classify(point):
+    match point:
+        case Shape(side=0) if helper(point):
+            return Shape.area(1)
+        case (first, second):
+            return match(first, second)
 '''
 
 
@@ -198,10 +206,12 @@ def test_the_python_call_scan_finds_what_tree_sitter_finds(workspace, tmp_path) 
         rows = IndexReader(workspace.project(project)).table("raw_uses").to_pylist()
         return sorted((r["line"], r["name"]) for r in rows)
 
-    # Strings, comments, doubled braces, keywords and def/class names are no calls; replacement fields (nested
-    # ones too), attribute calls, decorators and a call continued over a backslash are.
+    # Strings, comments, doubled braces, keywords, def/class names and match statements' soft keywords and
+    # patterns are no calls; replacement fields (nested ones too), attribute calls, decorators, a case guard and a
+    # call continued over a backslash are.
     expected = [(10, "cached"), (12, "helper"), (17, "helper"), (17, "join"), (17, "len"), (17, "helper"),
-                (17, "str"), (19, "area"), (21, "helper"), (22, "match"), (22, "print")]
+                (17, "str"), (19, "area"), (21, "helper"), (22, "match"), (22, "print"),
+                (27, "helper"), (28, "area"), (30, "match")]  # a case line's class pattern is no call; its guard is
     assert uses("scan") == uses("ts") == sorted(expected)
 
 
