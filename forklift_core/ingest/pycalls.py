@@ -27,7 +27,8 @@ _CALL_REVERSED = re.compile(rb'\([ \t]*+(?:\n\r?\\[ \t]*+)?([\w\x80-\xff]++)')
 _BRACE = re.compile(rb"[{}]")
 # A match statement's lines (soft keywords: `match` and `case` are names elsewhere): what a case line holds before
 # its guard is a pattern, where `Point(x=0)` matches a class instead of calling it.
-_SOFT_KEYWORD_LINE = re.compile(rb"^[ \t]*(match|case)\b[^\n]*", re.M)
+# Starting at a newline (the text is given one in front): the engine then only tries line starts.
+_SOFT_KEYWORD_LINE = re.compile(rb"\n[ \t]*(match|case)\b([^\n]*)")
 _ENDS_WITH_COLON = re.compile(rb":[ \t]*(?:#[^\n]*)?$")
 _KEYWORDS = frozenset(b"and as assert async await del elif else except for from global if import in is lambda not "
                       b"or pass raise return while with yield".split())
@@ -74,13 +75,13 @@ def _not_calls(source: bytes) -> list[tuple[int, int]]:
     """(start, end) of the spans of match statements where a name before "(" is no call: the `match` keyword, and
     a `case` line from its keyword to its guard (or its colon)."""
     spans = []
-    for line in _SOFT_KEYWORD_LINE.finditer(source):
-        if not _ENDS_WITH_COLON.search(line.group(0)):
+    for line in _SOFT_KEYWORD_LINE.finditer(b"\n" + source):
+        if not _ENDS_WITH_COLON.search(line.group(2)):
             continue  # `match(x)`, `case = 1`: a plain name
-        start, end = line.span(1)
+        start, end = line.start(1) - 1, line.end(1) - 1  # offsets in `source`, without the newline put in front
         if line.group(1) == b"case":
-            guard = source.find(b" if ", end, line.end())
-            end = guard if guard >= 0 else line.end()
+            guard = source.find(b" if ", end, line.end() - 1)
+            end = guard if guard >= 0 else line.end() - 1
         spans.append((start, end))
     return spans
 
