@@ -1,10 +1,13 @@
 """ForkLift's Gradio app (a Hugging Face Space runs this file)."""
 
-from forklift_core.ui import build_app
+# Worker processes started with "spawn" (the ingest's pool) import this file as __mp_main__: they need none of the
+# UI, so only a real import or run imports Gradio and builds it (two workers importing it took 5 s of every ingest).
+if __name__ != "__mp_main__":
+    from forklift_core.ui import build_app
 
-# Worker processes started with "spawn" (tree-sitter's pool) import this file as __mp_main__: they need none of
-# the UI, so only a real import or run builds it.
-demo = build_app() if __name__ != "__mp_main__" else None
+    demo = build_app()
+else:
+    demo = None
 
 if __name__ == "__main__":
     from forklift_core.example import ensure_example_project
