@@ -127,7 +127,8 @@ def uses_table(uses: Sequence[RawReference]) -> pa.Table:
 
 def symbol_changes(previous: PreviousIndex, touched: set[str], new_symbols: pa.Table,
                    sample: int = 20) -> dict[str, Any]:
-    """Symbols added, removed and moved (same name, kind and scope at another line or file) in the touched files."""
+    """Symbols added, removed and moved (same name, kind and scope at another line or file) in the touched files;
+    `new_symbols` are those of the files read again."""
     def located(rows: Any) -> dict[tuple[str, str, str], list[tuple[str, int]]]:
         found: dict[tuple[str, str, str], list[tuple[str, int]]] = defaultdict(list)
         for name, kind, scope, path, line in rows:
@@ -135,11 +136,11 @@ def symbol_changes(previous: PreviousIndex, touched: set[str], new_symbols: pa.T
         return found
 
     def rows(table: pa.Table) -> Any:
-        inside = table.filter(_in_touched(table, touched))
-        return zip(*(inside.column(c).to_pylist() for c in ("name", "kind", "scope", "path", "line")))
+        return zip(*(table.column(c).to_pylist() for c in ("name", "kind", "scope", "path", "line")))
 
-    before = previous.read("symbols", touched, inside=True, columns=("name", "kind", "scope", "path", "line"))
-    old, new = located(rows(before)), located(rows(new_symbols))
+    # Both sides hold only touched files: the previous rows are read so, the new symbols are the re-read files'.
+    touched_before = previous.read("symbols", touched, inside=True, columns=("name", "kind", "scope", "path", "line"))
+    old, new = located(rows(touched_before)), located(rows(new_symbols))
     added, removed, moved = [], [], []
     for key in new.keys() | old.keys():
         before, after = sorted(old.get(key, [])), sorted(new.get(key, []))
