@@ -1,7 +1,7 @@
-"""Byte buffers into Arrow text columns without a Python object per row.
+"""Byte buffers into Arrow text columns without a Python string per row.
 
 Enrichment reads a chunk's files into one buffer and finds every snippet by offsets; these helpers turn many
-(start, stop) ranges of such a buffer into one Arrow text column without a Python string per row.
+(start, stop) ranges of such a buffer into one column, and decode it as UTF-8 the way Python would.
 """
 
 from __future__ import annotations

@@ -58,7 +58,6 @@ def _last_mark(is_mark: np.ndarray) -> np.ndarray:
     return np.cumsum(is_mark, dtype=np.int64) - 1
 
 
-
 def _lines(database: bytes) -> pa.LargeBinaryArray:
     """The database's lines over its own bytes (no copy), each with its newline; the piece after the last newline
     is the last line, as a split would give it."""
