@@ -12,7 +12,7 @@ BROWSER := /usr/bin/chromium
 # Shared step; a no-op when nothing it depends on changed.
 install: sysdeps $(STAMP)
 
-$(STAMP): requirements.txt requirements-embedded.txt pyproject.toml
+$(STAMP): requirements.txt requirements-embedded.txt pyproject.toml forklift_core/ingest/_native.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
 	$(PIP) install -r requirements.txt

@@ -389,8 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--extractor", default="auto", choices=["auto", "ctags", "tree-sitter"])
     ingest.add_argument("--shards", type=int, default=0, help="parallel shards (0: one per core)")
     ingest.add_argument("--no-references", action="store_true", help="skip who-calls-what edges")
-    ingest.add_argument("--c-references", default="auto", choices=["auto", "cscope", "tree-sitter"],
-                        help="where C call and type-use edges come from (auto: cscope when installed)")
+    ingest.add_argument("--c-references", default="auto", choices=["auto", "lexical", "cscope", "tree-sitter"],
+                        help="where C call and type-use edges come from (auto: the native lexical scan when built, "
+                             "else cscope when installed)")
     ingest.add_argument("--python-references", default="lexical", choices=["lexical", "tree-sitter"],
                         help="where Python call edges come from (lexical: a scan for names before '(' outside "
                              "comments and strings)")

@@ -36,24 +36,25 @@ def test_cancelled_ingest_writes_no_index(workspace, tmp_path) -> None:
     assert not paths.exists() and not paths.index_dir.exists() and not paths.scratch_dir.exists()
 
 
-@pytest.mark.parametrize("stage", ["ctags", "cscope"])
+@pytest.mark.parametrize("stage", ["ctags", "C references (lexical)", "C references (cscope)"])
 def test_an_ingest_cancelled_while_its_workers_run_leaves_nothing(workspace, monkeypatch, stage: str) -> None:
     import forklift_core.ingest.extraction as extraction
     from forklift_core.config import IngestConfig
     from forklift_core.ingest.cscope import cscope_available
 
-    if stage == "cscope" and not cscope_available():
+    if "cscope" in stage and not cscope_available():
         pytest.skip("cscope is not installed")
     monkeypatch.setattr(extraction, "INLINE_BYTES", 0)  # the worker pool, as a big tree gets
     progress = Progress()
 
     def report(fraction: float, message: str) -> None:
-        if message.startswith(stage):  # cscope: references are being resolved beside the workers
+        if message.startswith(stage):  # C references: their uses are being resolved beside the workers
             progress.cancel()
 
     progress.report_fn = report
+    source = "cscope" if "cscope" in stage else "lexical"
     with pytest.raises(CancelledError):
-        ingest(str(POLYGLOT), "p", workspace, IngestConfig(shards=2, extractor="ctags"), progress)
+        ingest(str(POLYGLOT), "p", workspace, IngestConfig(shards=2, extractor="ctags", c_references=source), progress)
     paths = workspace.project("p")
     assert not paths.index_dir.exists() and not paths.scratch_dir.exists()
     staging_left = list(paths.root.glob(".index-*")) if paths.root.exists() else []

@@ -1,11 +1,11 @@
-"""Extraction in worker processes: ctags chunks with their snippets, tree-sitter batches, cscope shards, Python
-call scans.
+"""Extraction in worker processes: ctags chunks with their snippets, tree-sitter batches, C reference shards,
+Python call scans.
 
 Every task runs in a spawned worker (parsing holds the GIL) and hands back Arrow columns; the main process plans,
 schedules, collects, and resolves each finished task's name uses while the workers read on, so all cores stay busy
 to the last task and no million Python objects pile up in it.
-C references come from cscope when it is installed (its lexer marks calls for a fraction of a tree-sitter parse),
-Python's from a lexical scan (pycalls), the other languages' from one tree-sitter pass. A tree-sitter pass over a
+C references come from the native lexical scan (clexical), or cscope when it was not built, Python's from a
+lexical scan (pycalls), the other languages' from one tree-sitter pass. A tree-sitter pass over a
 file ctags already read runs only for the references it adds.
 """
 
@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forklift_core.config import IngestConfig
+from forklift_core.ingest.clexical import c_lexical_uses
 from forklift_core.ingest.cscope import cscope_available, cscope_safe, cscope_uses
 from forklift_core.errors import ToolError
 from forklift_core.ingest.ctags import ctags_version, run_ctags
@@ -29,6 +30,7 @@ from forklift_core.ingest.definitions import definitions_table
 from forklift_core.ingest.enrich import enrich
 from forklift_core.ingest.pycalls import python_uses
 from forklift_core.ingest.incremental import uses_table
+from forklift_core.ingest.native import native_available
 from forklift_core.ingest.tables import to_table
 from forklift_core.ingest.treesitter import FileTask, extract_batch, make_pool, treesitter_available, treesitter_tasks
 from forklift_core.progress import Progress
@@ -37,7 +39,7 @@ from forklift_core.records import FileRecord, Symbol, symbol_outline
 # Work per task: small enough that both cores stay busy to the end and progress moves, big enough that a
 # process start or a database header is noise.
 CTAGS_CHUNK_BYTES = 4 << 20
-CSCOPE_SHARD_BYTES = 8 << 20
+C_SHARD_BYTES = 8 << 20
 PYTHON_BATCH_BYTES = 4 << 20
 TREESITTER_BATCH_FILES = 64
 # Below this many bytes of code the tasks run in this process: starting workers (a second each, importing Arrow
@@ -53,16 +55,16 @@ class ExtractionPlan:
 
     ctags: list[list[str]] = field(default_factory=list)
     treesitter: list[list[FileTask]] = field(default_factory=list)
-    cscope: list[list[str]] = field(default_factory=list)
+    c_shards: list[list[str]] = field(default_factory=list)  # C files whose references the scan or cscope finds
     python: list[list[str]] = field(default_factory=list)  # Python files whose calls a lexical scan finds
     treesitter_definitions: bool = False
-    c_references: str = ""  # cscope | tree-sitter | '' (no C file, or references off)
+    c_references: str = ""  # lexical | cscope | tree-sitter | '' (no C file, or references off)
     python_references: str = ""  # lexical | tree-sitter | '' (no Python file, or references off)
 
     @property
     def task_count(self) -> int:
         """Tasks in all."""
-        return len(self.ctags) + len(self.treesitter) + len(self.cscope) + len(self.python)
+        return len(self.ctags) + len(self.treesitter) + len(self.c_shards) + len(self.python)
 
 
 def keep_part(symbols: pa.Table, part: str) -> pa.Table:
@@ -119,14 +121,15 @@ def choose_extractor(config: IngestConfig) -> str:
 
 
 def c_references_from(config: IngestConfig) -> str:
-    """Where C references come from under this config on this machine: cscope or tree-sitter."""
-    if config.c_references == "tree-sitter" and treesitter_available():
-        return "tree-sitter"
-    return "cscope" if cscope_available() else "tree-sitter"
+    """Where C references come from under this config on this machine: the first that works of the one asked for,
+    then the lexical scan, cscope and tree-sitter."""
+    works = {"lexical": native_available(), "cscope": cscope_available(), "tree-sitter": treesitter_available()}
+    preferred = [] if config.c_references == "auto" else [config.c_references]
+    return next((source for source in [*preferred, *works] if works[source]), "tree-sitter")
 
 
 def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestConfig) -> ExtractionPlan:
-    """Cut the code files into ctags chunks, tree-sitter batches, cscope shards and Python scan batches."""
+    """Cut the code files into ctags chunks, tree-sitter batches, C reference shards and Python scan batches."""
     code = sorted((f for f in files if f.language), key=lambda f: f.path)
     plan = ExtractionPlan(treesitter_definitions=extractor == "tree-sitter")
     if extractor == "ctags":
@@ -134,9 +137,10 @@ def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestC
     c_files = [f for f in code if f.language == "C"]
     if config.references and c_files:
         plan.c_references = c_references_from(config)
-    by_cscope = [f for f in c_files if cscope_safe(f.path)] if plan.c_references == "cscope" else []
-    plan.cscope = chunk_by_size([f.path for f in by_cscope], [f.size for f in by_cscope],
-                                _even_target(sum(f.size for f in by_cscope), CSCOPE_SHARD_BYTES, config.shard_count))
+    # cscope's file list cannot hold every name: tree-sitter reads the others.
+    by_shard = {"lexical": c_files, "cscope": [f for f in c_files if cscope_safe(f.path)]}.get(plan.c_references, [])
+    plan.c_shards = chunk_by_size([f.path for f in by_shard], [f.size for f in by_shard],
+                                  _even_target(sum(f.size for f in by_shard), C_SHARD_BYTES, config.shard_count))
     python_files = [f for f in code if f.language == "Python"]
     if config.references and python_files:
         # Tree-sitter as the extractor parses every file anyway: its calls then come from that one parse.
@@ -144,7 +148,7 @@ def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestC
     by_scan = python_files if plan.python_references == "lexical" else []
     plan.python = chunk_by_size([f.path for f in by_scan], [f.size for f in by_scan],
                                 _even_target(sum(f.size for f in by_scan), PYTHON_BATCH_BYTES, config.shard_count))
-    skipped = {f.path for f in by_cscope} | {f.path for f in by_scan}
+    skipped = {f.path for f in by_shard} | {f.path for f in by_scan}
     # Tree-sitter reads a file for its definitions (no ctags) or for references nothing cheaper gives.
     wanted = [f for f in code if plan.treesitter_definitions or (config.references and f.path not in skipped)]
     tasks = treesitter_tasks([(f.path, f.language) for f in wanted])
@@ -196,13 +200,16 @@ def python_calls_task(root: str, paths: list[str]) -> pa.Table:
 
 
 @_releasing
-def cscope_task(root: str, paths: list[str], type_names: Collection[str], config: IngestConfig) -> pa.Table:
-    """One cscope shard, in a worker: its C files' call sites and type uses."""
+def c_references_task(root: str, paths: list[str], type_names: Collection[str], source: str,
+                      config: IngestConfig) -> pa.Table:
+    """One shard of C files, in a worker: their call sites and type uses, by the lexical scan or cscope."""
+    if source == "lexical":
+        return c_lexical_uses(root, paths, type_names)
     return cscope_uses(root, paths, type_names, config.ctags_timeout_s, config.ctags_memory_mb)
 
 
 def c_type_names(symbols: pa.Table) -> set[str]:
-    """Names of C typedefs: an unmarked cscope symbol with one of these names is a type use."""
+    """Names of C typedefs: a name among them, where it is no call, is a type use."""
     typedefs = pc.and_(pc.equal(symbols["language"], "C"), pc.equal(symbols["kind"], "type"))
     return set(symbols.filter(typedefs)["name"].to_pylist())
 
@@ -286,9 +293,9 @@ class WarmPool:
 
 class Extraction:
     """The plan running on a pool of one worker per shard: the symbols once the definition tasks end, then the
-    name uses task by task, so the caller resolves a cscope shard's uses while the workers read the next ones.
+    name uses task by task, so the caller resolves a C shard's uses while the workers read the next ones.
 
-    Each task's symbols go to a part file in `parts_dir` (`parts`, in order). cscope shards start once every C
+    Each task's symbols go to a part file in `parts_dir` (`parts`, in order). C reference shards start once every C
     typedef name is known (from ctags or tree-sitter); `known_types` adds those of files not read again (a
     re-ingest). `warm` hands over workers already started. Call `symbols` first (it starts the tasks), then read
     `uses`. Used as a context manager: leaving it stops the pool, dropping pending tasks (a cancel, an error).
@@ -324,7 +331,7 @@ class Extraction:
                 pool.shutdown(wait=True, cancel_futures=True)
 
     def symbols(self) -> pa.Table:
-        """The outline of every symbol found (their whole rows are in the part files); starts the cscope shards."""
+        """The outline of every symbol found (their whole rows are in the part files); starts the C reference shards."""
         plan, where, config = self.plan, self.root, self.config
         tree_parts = self.parts[len(plan.ctags):]
         first = [self.pool.submit(ctags_task, where, paths, config, str(part)) for paths, part in zip(plan.ctags, self.parts)]
@@ -338,9 +345,10 @@ class Extraction:
             self._ready_uses = [used for _, used in done]
             self._parsed = []
         outline = pa.concat_tables(symbols)
-        if plan.cscope:  # typedef names come from the symbols, so the shards wait for them
+        if plan.c_shards:  # typedef names come from the symbols, so the shards wait for them
             types = c_type_names(outline) | set(self.known_types)
-            self._shards = [self.pool.submit(cscope_task, where, paths, types, config) for paths in plan.cscope]
+            self._shards = [self.pool.submit(c_references_task, where, paths, types, plan.c_references, config)
+                            for paths in plan.c_shards]
         return outline
 
     def uses(self) -> Iterator[pa.Table]:
@@ -348,6 +356,6 @@ class Extraction:
         while self._ready_uses:
             yield self._ready_uses.pop(0)
         yield from self.collector.in_order(self._scanned, "Python calls")
-        yield from self.collector.in_order(self._shards, "cscope")
+        yield from self.collector.in_order(self._shards, f"C references ({self.c_references})")
         for _, used in self.collector.in_order(self._parsed, "tree-sitter"):
             yield used

@@ -134,30 +134,32 @@ int use_ops(struct ops *o, struct point *p)
 }
 
 
-def test_cscope_and_tree_sitter_find_the_same_c_references(workspace, tmp_path) -> None:
+def test_the_lexical_scan_cscope_and_tree_sitter_find_the_same_c_references(workspace, tmp_path) -> None:
     from forklift_core.ingest.cscope import cscope_available
 
     if not cscope_available():
         pytest.skip("cscope is not installed")
     for name, text in C_TREE.items():
         (tmp_path / name).write_text(text)
-    # Old C holds Latin-1 bytes in comments and strings: neither reader trips on them.
+    # Old C holds Latin-1 bytes in comments and strings: no reader trips on them.
     (tmp_path / "legacy.c").write_bytes(b'/* caf\xe9 */\nint legacy(void)\n{\n    return pick("\xe9t\xe9",\n'
                                         b'                "\xe9t\xe9", square(2));\n}\n')
+    by_scan = ingest(str(tmp_path), "lx", workspace, IngestConfig(c_references="lexical"))
     by_cscope = ingest(str(tmp_path), "cs", workspace, IngestConfig(c_references="cscope"))
     by_tree_sitter = ingest(str(tmp_path), "ts", workspace, IngestConfig(c_references="tree-sitter"))
-    assert (by_cscope["c_references_from"], by_tree_sitter["c_references_from"]) == ("cscope", "tree-sitter")
+    assert [summary["c_references_from"] for summary in (by_scan, by_cscope, by_tree_sitter)] == [
+        "lexical", "cscope", "tree-sitter"]
 
     def edges(project: str, kind: str) -> set[tuple[str, str, str, int]]:
         rows = IndexReader(workspace.project(project)).table("references").to_pylist()
         return {(r["src_name"], r["dst_name"], r["path"], r["line"]) for r in rows if r["kind"] == kind}
 
     calls = edges("cs", "call")
-    assert calls == edges("ts", "call") == {("point_norm", "square", "shapes.c", 12),
+    assert calls == edges("ts", "call") == edges("lx", "call") == {("point_norm", "square", "shapes.c", 12),
                                             ("use_ops", "point_norm", "shapes.c", 21),
                                             ("legacy", "square", "legacy.c", 5)}
     uses = edges("cs", "use")
-    assert uses == edges("ts", "use")  # the comment, the string and the field call `o->norm` are no edges
+    assert uses == edges("ts", "use") == edges("lx", "use")  # the comment, the string, `o->norm` are no edges
     assert {("square", "u32", "shapes.c", 4), ("point_norm", "point", "shapes.c", 9),
             ("use_ops", "ops", "shapes.c", 17), ("use_ops", "u32", "shapes.c", 19)} <= uses
 
@@ -314,14 +316,15 @@ def test_snippets_and_docs_follow_the_extractors_line_numbers(workspace, tmp_pat
     assert len(shown) == 61 and shown[0] == "int long_one(void)" and shown[-1] == "…"
 
 
-def test_calls_in_a_macro_body_have_the_macro_as_caller(workspace, tmp_path) -> None:
+@pytest.mark.parametrize("source", ["lexical", "cscope"])
+def test_calls_in_a_macro_body_have_the_macro_as_caller(workspace, tmp_path, source: str) -> None:
     from forklift_core.ingest.cscope import cscope_available
 
     if not cscope_available() or not ctags_version():
         pytest.skip("cscope and Universal Ctags are needed")
     (tmp_path / "twice.c").write_text("int helper(int x) { return x; }\n#define TWICE(x) \\\n    (helper(x) + \\\n"
                                       "     helper(x))\nint use(void) { return TWICE(2); }\n")
-    ingest(str(tmp_path), "macros", workspace, IngestConfig(c_references="cscope"))
+    ingest(str(tmp_path), "macros", workspace, IngestConfig(c_references=source))
     reader = IndexReader(workspace.project("macros"))
     callers = {(c["src_name"], c["line"]) for c in reader.references("helper")["callers"]}
     assert callers == {("TWICE", 3), ("TWICE", 4)}  # not file-level calls

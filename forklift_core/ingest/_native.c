@@ -1,0 +1,413 @@
+/* The parts of an ingest that Python cannot do at speed: the C scan and caller spans.
+ *
+ * C call sites and type uses by a lexical scan:
+ * The lexer reads C the way cscope's does for what ForkLift keeps of it: comments, strings, character literals
+ * and numbers skipped; #include, #error and the like skipped whole; a #define's own name left out and its body
+ * read as code (a macro is the caller of the calls in its body). A name followed by "(" is a call unless it is a
+ * keyword or a field (`a->f(x)`, `a.f(x)`); any other name is a type use when it follows struct/union/enum or is
+ * one of the typedef names given. A name at its own definition (`int f(void)`, `struct s {`) is left in: the
+ * resolver drops every use at a definition site of its name.
+ *
+ * Python could not do this at speed: the type uses need every identifier looked up among the typedef names.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ---- growable output buffers ---- */
+
+typedef struct {
+    char *data;
+    size_t size, capacity;
+} Buffer;
+
+static int buffer_add(Buffer *buffer, const void *bytes, size_t count) {
+    if (buffer->size + count > buffer->capacity) {
+        size_t capacity = buffer->capacity ? buffer->capacity : 4096;
+        while (capacity < buffer->size + count) capacity *= 2;
+        char *grown = realloc(buffer->data, capacity);
+        if (!grown) return -1;
+        buffer->data = grown;
+        buffer->capacity = capacity;
+    }
+    memcpy(buffer->data + buffer->size, bytes, count);
+    buffer->size += count;
+    return 0;
+}
+
+/* ---- a set of names (open addressing over slices of caller-owned bytes) ---- */
+
+typedef struct {
+    const char **start;
+    uint32_t *length;
+    size_t mask;
+} NameSet;
+
+static uint64_t name_hash(const char *name, size_t length) {
+    uint64_t hash = 1469598103934665603ULL; /* FNV-1a */
+    for (size_t i = 0; i < length; i++) hash = (hash ^ (unsigned char)name[i]) * 1099511628211ULL;
+    return hash;
+}
+
+static int nameset_init(NameSet *set, size_t expected) {
+    size_t slots = 16;
+    while (slots < expected * 2) slots *= 2;
+    set->start = calloc(slots, sizeof(char *));
+    set->length = calloc(slots, sizeof(uint32_t));
+    set->mask = slots - 1;
+    return set->start && set->length ? 0 : -1;
+}
+
+static void nameset_free(NameSet *set) {
+    free(set->start);
+    free(set->length);
+    set->start = NULL;
+    set->length = NULL;
+}
+
+static void nameset_add(NameSet *set, const char *name, size_t length) {
+    size_t slot = name_hash(name, length) & set->mask;
+    while (set->start[slot]) {
+        if (set->length[slot] == length && memcmp(set->start[slot], name, length) == 0) return;
+        slot = (slot + 1) & set->mask;
+    }
+    set->start[slot] = name;
+    set->length[slot] = (uint32_t)length;
+}
+
+static int nameset_has(const NameSet *set, const char *name, size_t length) {
+    size_t slot = name_hash(name, length) & set->mask;
+    while (set->start[slot]) {
+        if (set->length[slot] == length && memcmp(set->start[slot], name, length) == 0) return 1;
+        slot = (slot + 1) & set->mask;
+    }
+    return 0;
+}
+
+/* Words that are never a call or a use. struct/union/enum make the next name a type. */
+static const char *const KEYWORDS[] = {
+    "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else", "enum", "extern",
+    "float", "for", "goto", "if", "inline", "int", "long", "register", "restrict", "return", "short", "signed",
+    "sizeof", "static", "struct", "switch", "typedef", "union", "unsigned", "void", "volatile", "while", "_Bool",
+    "_Complex", "_Imaginary", "_Alignas", "_Alignof", "_Atomic", "_Generic", "_Noreturn", "_Static_assert",
+    "_Thread_local", NULL};
+/* Directives whose rest of line holds no code: a file name, a message, a compiler instruction. */
+static const char *const SKIPPED_DIRECTIVES[] = {"include", "include_next", "import", "error", "warning", "pragma",
+                                                "line", "ident", "sccs", "undef", "assert", "unassert", NULL};
+
+static NameSet keywords, skipped_directives;
+
+static int words_init(NameSet *set, const char *const *words) {
+    size_t count = 0;
+    while (words[count]) count++;
+    if (nameset_init(set, count) < 0) return -1;
+    for (size_t i = 0; i < count; i++) nameset_add(set, words[i], strlen(words[i]));
+    return 0;
+}
+
+/* ---- the lexer ---- */
+
+enum { USE_CALL = 0, USE_TYPE = 1 };
+enum { AFTER_OTHER, AFTER_FIELD, AFTER_TAG };
+
+typedef struct {
+    Buffer files, lines, kinds, name_ends, names;
+} Uses;
+
+static inline int is_digit(unsigned char c) { return (unsigned)(c - '0') < 10u; }
+static inline int is_name_start(unsigned char c) { return c == '_' || (unsigned)((c | 0x20) - 'a') < 26u; }
+static inline int is_name_byte(unsigned char c) { return is_name_start(c) || is_digit(c); }
+static inline int is_blank(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+
+static int emit(Uses *uses, int32_t file, int64_t line, uint8_t kind, const char *name, size_t length) {
+    int64_t end;
+    if (buffer_add(&uses->names, name, length) < 0) return -1;
+    end = (int64_t)uses->names.size;
+    if (buffer_add(&uses->files, &file, sizeof file) < 0 || buffer_add(&uses->lines, &line, sizeof line) < 0 ||
+        buffer_add(&uses->kinds, &kind, sizeof kind) < 0 || buffer_add(&uses->name_ends, &end, sizeof end) < 0)
+        return -1;
+    return 0;
+}
+
+/* Past a block comment that opens at `at` ("/" "*"), counting its newlines. */
+static size_t skip_block_comment(const char *text, size_t at, size_t end, int64_t *line) {
+    at += 2;
+    while (at < end) {
+        if (text[at] == '\n') (*line)++;
+        else if (text[at] == '*' && at + 1 < end && text[at + 1] == '/') return at + 2;
+        at++;
+    }
+    return end;
+}
+
+/* Past the end of the (backslash-continued) line at `at`, to its newline; block comments on it are skipped
+ * whole, since one may run over the next lines. */
+static size_t skip_line(const char *text, size_t at, size_t end, int64_t *line) {
+    while (at < end && text[at] != '\n') {
+        if (text[at] == '\\' && at + 1 < end && text[at + 1] == '\n') {
+            (*line)++;
+            at += 2;
+        } else if (text[at] == '/' && at + 1 < end && text[at + 1] == '*') {
+            at = skip_block_comment(text, at, end, line);
+        } else {
+            at++;
+        }
+    }
+    return at;
+}
+
+/* Past a string or character literal that opens at `at`; one left open ends at its line's end (old code, or a
+ * lone apostrophe in text that is not code, must not swallow the file). */
+static size_t skip_literal(const char *text, size_t at, size_t end, int64_t *line) {
+    char quote = text[at++];
+    while (at < end) {
+        char c = text[at];
+        if (c == quote) return at + 1;
+        if (c == '\n') return at;
+        if (c == '\\' && at + 1 < end) {
+            if (text[at + 1] == '\n') (*line)++;
+            at += 2;
+            continue;
+        }
+        at++;
+    }
+    return end;
+}
+
+static int scan_file(const char *text, size_t begin, size_t end, int32_t file, const NameSet *types, Uses *uses) {
+    int64_t line = 1;
+    int line_start = 1; /* only blanks since the last newline: a '#' opens a directive */
+    int after = AFTER_OTHER;
+    int define_name = 0; /* the next name is the one a #define defines */
+    size_t at = begin;
+    while (at < end) {
+        unsigned char c = (unsigned char)text[at];
+        if (c == '\n') {
+            line++;
+            line_start = 1;
+            define_name = 0;
+            at++;
+            continue;
+        }
+        if (is_blank(c)) {
+            at++;
+            continue;
+        }
+        if (c == '\\' && at + 1 < end && text[at + 1] == '\n') { /* a continued line is one line of code */
+            line++;
+            at += 2;
+            continue;
+        }
+        if (c == '/' && at + 1 < end && text[at + 1] == '*') {
+            at = skip_block_comment(text, at, end, &line);
+            continue;
+        }
+        if (c == '/' && at + 1 < end && text[at + 1] == '/') {
+            at = skip_line(text, at, end, &line);
+            continue;
+        }
+        if (c == '#' && line_start) {
+            size_t word = at + 1, word_end;
+            while (word < end && is_blank((unsigned char)text[word])) word++;
+            word_end = word;
+            while (word_end < end && is_name_byte((unsigned char)text[word_end])) word_end++;
+            line_start = 0;
+            after = AFTER_OTHER;
+            if (nameset_has(&skipped_directives, text + word, word_end - word)) {
+                at = skip_line(text, word_end, end, &line);
+            } else {
+                define_name = word_end - word == 6 && memcmp(text + word, "define", 6) == 0;
+                at = word_end;
+            }
+            continue;
+        }
+        line_start = 0;
+        if (c == '"' || c == '\'') {
+            at = skip_literal(text, at, end, &line);
+            after = AFTER_OTHER;
+            continue;
+        }
+        if (is_digit(c) || (c == '.' && at + 1 < end && is_digit((unsigned char)text[at + 1]))) {
+            at++; /* a number with its suffix and exponent sign: 0x1fUL, 1e+5, 0x1p-3 */
+            while (at < end) {
+                unsigned char d = (unsigned char)text[at];
+                if ((d == '+' || d == '-') && strchr("eEpP", text[at - 1])) at++;
+                else if (is_name_byte(d) || d == '.') at++;
+                else break;
+            }
+            after = AFTER_OTHER;
+            continue;
+        }
+        if (is_name_start(c)) {
+            size_t start = at, length, next;
+            while (at < end && is_name_byte((unsigned char)text[at])) at++;
+            length = at - start;
+            if (at < end && (text[at] == '"' || text[at] == '\'') && length <= 2 &&
+                (text[start] == 'L' || text[start] == 'u' || text[start] == 'U')) {
+                at = skip_literal(text, at, end, &line); /* L"..", u8"..", U'..' */
+                after = AFTER_OTHER;
+                continue;
+            }
+            if (define_name) {
+                define_name = 0;
+                after = AFTER_OTHER;
+                continue;
+            }
+            if (nameset_has(&keywords, text + start, length)) {
+                after = (length == 6 && (memcmp(text + start, "struct", 6) == 0)) ||
+                                (length == 5 && memcmp(text + start, "union", 5) == 0) ||
+                                (length == 4 && memcmp(text + start, "enum", 4) == 0)
+                            ? AFTER_TAG
+                            : AFTER_OTHER;
+                continue;
+            }
+            next = at;
+            while (next < end && (text[next] == ' ' || text[next] == '\t')) next++;
+            if (after != AFTER_FIELD) {
+                int kind = -1;
+                if (after == AFTER_TAG) {
+                    kind = USE_TYPE; /* `struct s (*f)(void)` declares f */
+                } else if (nameset_has(types, text + start, length)) {
+                    kind = USE_TYPE; /* ... and so does `u32 (*f)(void)`, though a typedef's name may be a macro's */
+                    if (next < end && text[next] == '(') {
+                        size_t inner = next + 1;
+                        while (inner < end && is_blank((unsigned char)text[inner])) inner++;
+                        if (inner >= end || text[inner] != '*') kind = USE_CALL;
+                    }
+                } else if (next < end && text[next] == '(') {
+                    kind = USE_CALL;
+                }
+                if (kind >= 0 && emit(uses, file, line, (uint8_t)kind, text + start, length) < 0) return -1;
+            }
+            after = AFTER_OTHER;
+            continue;
+        }
+        if (c == '-' && at + 1 < end && text[at + 1] == '>') {
+            after = AFTER_FIELD;
+            at += 2;
+            continue;
+        }
+        if (c == '.') {
+            int ellipsis = at + 2 < end && text[at + 1] == '.' && text[at + 2] == '.';
+            after = ellipsis ? AFTER_OTHER : AFTER_FIELD;
+            at += ellipsis ? 3 : 1;
+            continue;
+        }
+        after = AFTER_OTHER;
+        at++;
+    }
+    return 0;
+}
+
+static PyObject *as_bytes(Buffer *buffer) {
+    return PyBytes_FromStringAndSize(buffer->data ? buffer->data : "", (Py_ssize_t)buffer->size);
+}
+
+PyDoc_STRVAR(c_uses_doc,
+             "c_uses(text, file_ends, type_names) -> (files, lines, kinds, name_ends, names)\n\n"
+             "Call sites and type uses of the C files laid end to end in `text`; `file_ends` holds each file's\n"
+             "end offset (int64), `type_names` the typedef names, one a line. Returns bytes: each use's file\n"
+             "(int32), line (int64), kind (uint8: 0 call, 1 type use), the end of its name in `names` (int64),\n"
+             "and the names laid end to end.");
+
+static PyObject *c_uses(PyObject *module, PyObject *args) {
+    Py_buffer text, file_ends, type_names;
+    NameSet types = {0};
+    Uses uses;
+    PyObject *result = NULL;
+    int failed = 0;
+    (void)module;
+    memset(&uses, 0, sizeof uses);
+    if (!PyArg_ParseTuple(args, "y*y*y*", &text, &file_ends, &type_names)) return NULL;
+    {
+        const char *names = type_names.buf;
+        size_t size = (size_t)type_names.len, count = 0, start = 0;
+        for (size_t i = 0; i < size; i++) count += names[i] == '\n';
+        if (nameset_init(&types, count + 1) < 0) {
+            failed = 1;
+        } else {
+            for (size_t i = 0; i <= size; i++) {
+                if (i == size || names[i] == '\n') {
+                    if (i > start) nameset_add(&types, names + start, i - start);
+                    start = i + 1;
+                }
+            }
+        }
+    }
+    if (!failed) {
+        const int64_t *ends = file_ends.buf;
+        Py_ssize_t files = file_ends.len / (Py_ssize_t)sizeof(int64_t);
+        size_t begin = 0;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t file = 0; file < files && !failed; file++) {
+            size_t end = (size_t)ends[file];
+            if (end < begin || end > (size_t)text.len) {
+                failed = 2;
+                break;
+            }
+            failed = scan_file(text.buf, begin, end, (int32_t)file, &types, &uses) < 0;
+            begin = end;
+        }
+        Py_END_ALLOW_THREADS
+    }
+    if (failed == 2) PyErr_SetString(PyExc_ValueError, "file_ends must rise and stay within the text");
+    else if (failed) PyErr_NoMemory();
+    else result = Py_BuildValue("(NNNNN)", as_bytes(&uses.files), as_bytes(&uses.lines), as_bytes(&uses.kinds),
+                                as_bytes(&uses.name_ends), as_bytes(&uses.names));
+    free(uses.files.data);
+    free(uses.lines.data);
+    free(uses.kinds.data);
+    free(uses.name_ends.data);
+    free(uses.names.data);
+    nameset_free(&types);
+    PyBuffer_Release(&text);
+    PyBuffer_Release(&file_ends);
+    PyBuffer_Release(&type_names);
+    return result;
+}
+
+/* ---- caller spans: each one's enclosing span ---- */
+
+PyDoc_STRVAR(span_parents_doc,
+             "span_parents(starts, ends, files) -> bytes\n\n"
+             "For spans sorted by file, then start (int64 columns): the latest earlier span of the same file\n"
+             "that contains each one's start, or -1, as int64.");
+
+static PyObject *span_parents(PyObject *module, PyObject *args) {
+    Py_buffer starts, ends, files;
+    PyObject *result = NULL;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &starts, &ends, &files)) return NULL;
+    if (starts.len != ends.len || starts.len != files.len) {
+        PyErr_SetString(PyExc_ValueError, "starts, ends and files must be as long");
+    } else if ((result = PyBytes_FromStringAndSize(NULL, starts.len)) != NULL) {
+        const int64_t *start = starts.buf, *end = ends.buf, *file = files.buf;
+        int64_t *parent = (int64_t *)PyBytes_AS_STRING(result);
+        Py_ssize_t count = starts.len / (Py_ssize_t)sizeof(int64_t);
+        for (Py_ssize_t i = 0; i < count; i++) {
+            int64_t j = i - 1; /* walking back through parents skips every span that cannot hold this one */
+            while (j >= 0 && file[j] == file[i] && end[j] < start[i]) j = parent[j];
+            parent[i] = j >= 0 && file[j] == file[i] ? j : -1;
+        }
+    }
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&ends);
+    PyBuffer_Release(&files);
+    return result;
+}
+
+static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
+                                {"span_parents", span_parents, METH_VARARGS, span_parents_doc},
+                                {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_native",
+                                        "ForkLift's ingest in native code: the C scan and caller spans.", -1, methods,
+                                        NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__native(void) {
+    if (words_init(&keywords, KEYWORDS) < 0 || words_init(&skipped_directives, SKIPPED_DIRECTIVES) < 0)
+        return PyErr_NoMemory();
+    return PyModule_Create(&module_def);
+}

@@ -1,0 +1,87 @@
+"""The native helpers: the C scan (which names it reports as calls and type uses, on the C that trips lexers) and
+caller spans."""
+
+from __future__ import annotations
+
+import pytest
+
+from forklift_core.ingest.clexical import c_lexical_uses
+from forklift_core.ingest.native import native_available
+
+TRICKY_C = rb'''#include <linux/not_a_call(x).h>
+#define MAX(a, b) ((a) > (b) ? pick(a) : (b))
+#error don't read( this )
+typedef unsigned long pte_t;
+/* in_comment(1);
+   still_comment(2); */
+static int foo(struct page *p, pte_t v) // trailing( comment
+{
+	char *s = "in_string(1)"; char c = '('; const wchar_t *w = L"wide(1)";
+	p->field_call(1); p.other(2); p -> spaced (3);
+	if (bar(v) && sizeof(pte_t)) return baz (0x1e+5, 1.5e-3f, 07);
+	u32 (*fnptr)(int) = 0; pte_t (*table)[4]; enum color (*pick_color)(void);
+	long_macro_call(a, \
+		b);
+	return after_continuation(1);
+}
+int unterminated = 'x;
+int next_line(void) { return last(1); }
+'''
+
+
+def _uses(tmp_path, text: bytes, types: set[str]) -> list[tuple[int, str, str]]:
+    (tmp_path / "tricky.c").write_bytes(text)
+    table = c_lexical_uses(str(tmp_path), ["tricky.c"], types)
+    return [(row["line"], row["name"], row["kind"]) for row in table.to_pylist()]
+
+
+def test_the_scan_reports_calls_and_type_uses_outside_comments_strings_and_directives(tmp_path) -> None:
+    if not native_available():
+        pytest.fail("the native scanner is not built: `pip install -e .` builds it")
+    found = _uses(tmp_path, TRICKY_C, {"pte_t", "u32"})
+    assert found == [
+        (2, "pick", "call"),  # a macro body is code; the macro's own name is not a use
+        (4, "pte_t", "use"),  # at its definition: the resolver drops it there
+        (7, "foo", "call"), (7, "page", "use"), (7, "pte_t", "use"),
+        (11, "bar", "call"), (11, "pte_t", "use"), (11, "baz", "call"),
+        (12, "u32", "use"), (12, "pte_t", "use"), (12, "color", "use"),  # declarators, not calls
+        (13, "long_macro_call", "call"),
+        (15, "after_continuation", "call"),  # line numbers count the continued line
+        (18, "next_line", "call"), (18, "last", "call"),  # a quote left open ends with its line
+    ]
+
+
+def test_files_are_scanned_apart_and_keep_their_own_lines(tmp_path) -> None:
+    (tmp_path / "a.c").write_bytes(b"/* never closed\nint f(void);\n")
+    (tmp_path / "b.c").write_bytes(b"int g(void)\n{\n\treturn h(1);\n}\n")
+    table = c_lexical_uses(str(tmp_path), ["a.c", "gone.c", "b.c"], set())
+    # A comment left open ends with its file; a file gone since the walk has no uses.
+    assert [(r["path"], r["line"], r["name"]) for r in table.to_pylist()] == [("b.c", 1, "g"), ("b.c", 3, "h")]
+
+
+def test_hostile_bytes_neither_crash_nor_leak_names(tmp_path) -> None:
+    text = b"\x00\xff\xfe int \x80x(1); ((((" * 1000 + b"\"" + b"a(" * 10000
+    found = _uses(tmp_path, text, set())
+    assert found and all(name == "x" for _, name, _ in found)
+
+
+def test_native_caller_spans_nest_as_the_python_walk_does(monkeypatch) -> None:
+    import numpy as np
+
+    from forklift_core.ingest import refs
+
+    rng = np.random.default_rng(7)
+    files = rng.integers(0, 40, 5000)
+    starts = rng.integers(1, 400, 5000)
+    order = np.lexsort((starts, files))
+    files, starts = files[order], starts[order]
+    ends = starts + rng.integers(0, 60, 5000)
+    by_native = refs._parents(starts, ends, files)
+    monkeypatch.setattr(refs, "native", None)
+    by_python = refs._parents(starts, ends, files)
+    assert (by_native == by_python).all() and (by_native >= 0).sum() > 1000
+    # Every parent is an earlier span of the same file that holds the span's start.
+    held = by_native >= 0
+    parent = by_native[held]
+    assert (parent < np.flatnonzero(held)).all() and (files[parent] == files[held]).all()
+    assert (starts[parent] <= starts[held]).all() and (ends[parent] >= starts[held]).all()
