@@ -344,3 +344,28 @@ def test_references_resolved_in_small_batches_equal_one_batch(workspace, monkeyp
     whole, batched = (IndexReader(workspace.project(p)).table("references") for p in ("whole", "batched"))
     assert whole.num_rows > 20 and batched.equals(whole)
     assert [(r["src_name"], r["line"]) for r in whole.to_pylist() if r["dst_name"] == "f"] == [("g", 6), ("g", 7)]
+
+
+def test_ctags_tab_separated_output_reads_as_its_json_does_and_falls_back_on_a_tab_in_a_field(tmp_path) -> None:
+    from forklift_core.ingest import ctags
+
+    if not ctags_version():
+        pytest.skip("Universal Ctags is not installed")
+    paths = sorted(str(p.relative_to(POLYGLOT)) for p in POLYGLOT.rglob("*") if p.is_file() and p.suffix != ".md")
+    languages = {ctags.language_for(p).ctags_name for p in paths if ctags.language_for(p)}
+    listed = [p for p in paths if ctags.language_for(p)]
+
+    def as_json(root: str, files: list[str]):
+        return ctags.parse_ctags_json(ctags._ctags_output(root, files, ctags.ctags_argv(languages, tsv=False), 60, 2048),
+                                      set(files))
+
+    tsv = ctags._tags_by_tsv(ctags._ctags_output(str(POLYGLOT), listed, ctags.ctags_argv(languages), 60, 2048))
+    assert tsv is not None and tsv.num_rows > 40
+    assert ctags.definitions_from_tags(tsv, set(listed)).equals(as_json(str(POLYGLOT), listed))
+    # ctags escapes a tab inside a signature: the chunk is read again as JSON, nothing lost or misread.
+    (tmp_path / "tabbed.py").write_text('def tabbed(x="a\tb", y=1):\n    return x\n\n\nclass After:\n    pass\n')
+    tabbed = ctags._ctags_output(str(tmp_path), ["tabbed.py"], ctags.ctags_argv({"Python"}), 60, 2048)
+    assert ctags._tags_by_tsv(tabbed) is None
+    found = ctags.run_ctags(str(tmp_path), ["tabbed.py"], 60, 2048)
+    assert found.equals(as_json(str(tmp_path), ["tabbed.py"]))
+    assert found.to_pylist()[0]["signature"] == '(x="a\tb", y=1)' and found["name"].to_pylist() == ["tabbed", "After"]
