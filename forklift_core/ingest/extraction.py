@@ -128,12 +128,19 @@ def c_references_from(config: IngestConfig) -> str:
     return next((source for source in [*preferred, *works] if works[source]), "tree-sitter")
 
 
-def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestConfig) -> ExtractionPlan:
-    """Cut the code files into ctags chunks, tree-sitter batches, C reference shards and Python scan batches."""
-    code = sorted((f for f in files if f.language), key=lambda f: f.path)
+def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestConfig,
+                    ctags_ahead: Sequence[list[str]] = ()) -> ExtractionPlan:
+    """Cut the code files (in the walk's order) into ctags chunks, tree-sitter batches, C reference shards and
+    Python scan batches. `ctags_ahead`: the ctags chunks already cut during the walk, the same as cutting the whole
+    list would give (they are its first chunks)."""
+    code = [f for f in files if f.language]
     plan = ExtractionPlan(treesitter_definitions=extractor == "tree-sitter")
     if extractor == "ctags":
-        plan.ctags = chunk_by_size([f.path for f in code], [f.size for f in code], CTAGS_CHUNK_BYTES)
+        done = sum(len(chunk) for chunk in ctags_ahead)
+        if [path for chunk in ctags_ahead for path in chunk] != [f.path for f in code[:done]]:
+            raise RuntimeError("the ctags chunks cut during the walk are not the walk's first code files")
+        rest = code[done:]
+        plan.ctags = [*ctags_ahead, *chunk_by_size([f.path for f in rest], [f.size for f in rest], CTAGS_CHUNK_BYTES)]
     c_files = [f for f in code if f.language == "C"]
     if config.references and c_files:
         plan.c_references = c_references_from(config)
@@ -265,30 +272,62 @@ def _ready() -> None:
     """Nothing: sent to each new worker so it starts (and imports the extraction code) ahead of its first task."""
 
 
-class WarmPool:
-    """Workers started while the walk is still finding files, once it has found enough code to need them.
+def part_path(parts_dir: Path, number: int) -> Path:
+    """Where the extraction task `number` keeps its symbols."""
+    return parts_dir / f"{number:06d}.arrow"
 
-    A spawned worker takes about half a second to start and import Arrow and the extractors; begun beside the walk,
-    that time is off the ingest's path. Only for a first (or full) ingest: a re-ingest usually reads a few files.
+
+class WarmPool:
+    """Workers started while the walk is still finding files, once it has found enough code to need them, and (with
+    ctags as the extractor) ctags chunks handed to them as the walk fills each one.
+
+    A spawned worker takes about half a second to start and import Arrow and the extractors, and the walk reads
+    every file once: begun beside it, the workers' start and the first chunks' definitions are off the ingest's
+    path. Only for a first (or full) ingest: a re-ingest usually reads a few files. A context manager: leaving it
+    stops the workers unless an Extraction took them over.
     """
 
-    def __init__(self, config: IngestConfig) -> None:
-        self.workers, self.code_bytes = config.shard_count, 0
+    def __init__(self, config: IngestConfig, root: Path, parts_dir: Path, extractor: str) -> None:
+        self.workers, self.code_bytes, self.config = config.shard_count, 0, config
+        self.root, self.parts_dir, self.reads_ahead = str(root), parts_dir, extractor == "ctags"
         self.pool: ProcessPoolExecutor | None = None
+        self.chunks: list[list[str]] = []  # full ctags chunks of the code walked so far, in the walk's order
+        self.futures: list[Future] = []  # type: ignore[type-arg]  # one per chunk handed to the workers
+        self._filling: list[str] = []
+        self._filled_bytes = 0
+
+    def __enter__(self) -> "WarmPool":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
     def see(self, record: FileRecord) -> None:
-        """Count a walked file; start the workers when the code found would not run in this process."""
-        if record.language:
-            self.code_bytes += record.size
+        """Count a walked file; start the workers when the code found would not run in this process, and hand
+        them each ctags chunk as it fills (cut as `chunk_by_size` cuts the whole list)."""
+        if not record.language:
+            return
+        self.code_bytes += record.size
+        if self.reads_ahead:
+            self._filling.append(record.path)
+            self._filled_bytes += record.size
+            if self._filled_bytes >= CTAGS_CHUNK_BYTES:
+                self.chunks.append(self._filling)
+                self._filling, self._filled_bytes = [], 0
         if self.pool is None and self.workers > 1 and self.code_bytes >= INLINE_BYTES:
             self.pool = make_pool(self.workers)
             for _ in range(self.workers):
                 self.pool.submit(_ready)
+        while self.pool is not None and len(self.futures) < len(self.chunks):
+            number = len(self.futures)
+            self.futures.append(self.pool.submit(ctags_task, self.root, self.chunks[number], self.config,
+                                                 str(part_path(self.parts_dir, number))))
 
-    def shutdown(self) -> None:
-        """Stop the workers if nothing took them over."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+    def take(self) -> tuple[ProcessPoolExecutor | None, list[list[str]], list[Future]]:  # type: ignore[type-arg]
+        """The workers, the chunks handed to them and their futures, for an Extraction to own from now on."""
+        pool, self.pool = self.pool, None
+        return pool, self.chunks[:len(self.futures)], self.futures
 
 
 class Extraction:
@@ -305,13 +344,12 @@ class Extraction:
                  progress: Progress, parts_dir: Path, known_types: Collection[str] = (),
                  warm: WarmPool | None = None) -> None:
         self.root, self.config, self.known_types = str(root), config, known_types
-        self.plan = plan_extraction(files, extractor, config)
+        started, ahead, self._ahead = warm.take() if warm is not None else (None, [], [])
+        self.plan = plan_extraction(files, extractor, config, ahead)
         self.c_references, self.python_references = self.plan.c_references, self.plan.python_references
-        self.parts = [parts_dir / f"{number:06d}.arrow"
-                      for number in range(len(self.plan.ctags) + len(self.plan.treesitter))]
+        self.parts = [part_path(parts_dir, number) for number in range(len(self.plan.ctags) + len(self.plan.treesitter))]
         self.collector = _Collector(progress, self.plan, 0.3, 0.6)
         size = sum(f.size for f in files if f.language)
-        started = warm.pool if warm is not None else None
         self.spare: ProcessPoolExecutor | None = None  # workers started for nothing: stopped at the end
         if size >= INLINE_BYTES and config.shard_count > 1 and self.plan.task_count:
             self.pool: ProcessPoolExecutor | InlineExecutor = started or make_pool(config.shard_count)
@@ -334,7 +372,8 @@ class Extraction:
         """The outline of every symbol found (their whole rows are in the part files); starts the C reference shards."""
         plan, where, config = self.plan, self.root, self.config
         tree_parts = self.parts[len(plan.ctags):]
-        first = [self.pool.submit(ctags_task, where, paths, config, str(part)) for paths, part in zip(plan.ctags, self.parts)]
+        first = self._ahead + [self.pool.submit(ctags_task, where, paths, config, str(part))
+                               for paths, part in list(zip(plan.ctags, self.parts))[len(self._ahead):]]
         self._scanned = [self.pool.submit(python_calls_task, where, paths) for paths in plan.python]
         self._parsed = [self.pool.submit(treesitter_task, where, batch, plan.treesitter_definitions, config.references,
                                          config, str(part)) for batch, part in zip(plan.treesitter, tree_parts)]

@@ -8,7 +8,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
@@ -51,10 +51,13 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
     timings: dict[str, float] = {}
     progress.report(0.0, f"opening {source}")
     tree = open_source(source, config, paths.scratch_dir, progress, uploaded)
-    warm: WarmPool | None = None
-    try:
+    # Left in reverse: the workers stop, then their part files go, then the source (a clone, an unpacked upload).
+    with ExitStack() as cleanup:
+        cleanup.callback(tree.close)
+        parts_dir = cleanup.enter_context(_parts_folder(paths))
         previous = load_previous(paths, config, extractor) if config.incremental else None
-        warm = WarmPool(config) if previous is None else None  # a first ingest: workers start during the walk
+        # A first ingest: workers start during the walk, and read the first ctags chunks while it goes on.
+        warm = cleanup.enter_context(WarmPool(config, tree.root, parts_dir, extractor)) if previous is None else None
         mark = time.perf_counter()
         walked = walk_tree(tree.root, config, progress, warm.see if warm is not None else None)
         timings["walk"] = time.perf_counter() - mark
@@ -67,10 +70,8 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         reread = walked.files if touched is None else [f for f in walked.files if f.path in touched]
         mark = time.perf_counter()
         carried = carried_symbols(previous, touched) if previous is not None and touched is not None else None
-        with _parts_folder(paths) as parts_dir, Extraction(tree.root, reread, extractor, config, progress, parts_dir,
-                                                             known_types=c_type_names(carried) if carried is not None
-                                                             else (), warm=warm) as extraction:
-            warm = None  # the extraction owns the workers now
+        with Extraction(tree.root, reread, extractor, config, progress, parts_dir,
+                        known_types=c_type_names(carried) if carried is not None else (), warm=warm) as extraction:
             symbols = extraction.symbols()
             symbol_rows: Iterable[pa.Table | pa.RecordBatch] = read_parts(extraction.parts)
             timings["definitions"] = time.perf_counter() - mark
@@ -90,7 +91,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
                 counts = {"symbols": symbols.num_rows, "by_kind": value_counts(symbols["kind"]),
                           "by_language": value_counts(symbols["language"])}
                 del symbols  # the resolver keeps the two columns it needs; the rest of the outline goes now
-                release_memory()  # the building's scratch, before the workers' cscope shards peak beside it
+                release_memory()  # the building's scratch, before the workers' C shards peak beside it
                 symbols_written = background.submit(staging.stream, "symbols", _checked(symbol_rows, progress))
                 # The raw uses go to their table as they come (a re-ingest reads them back for the files it keeps).
                 with staging.writer(RAW_USES, USES_SCHEMA) as keep_raw:
@@ -109,10 +110,6 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
                 symbols_written.result()
                 staging.commit()
                 timings["store"] = time.perf_counter() - mark
-    finally:
-        if warm is not None:  # left before the extraction took the workers (an error, a cancel)
-            warm.shutdown()
-        tree.close()
     summary = {
         "project": project,
         "source": {"kind": tree.kind, "origin": tree.origin},

@@ -270,11 +270,16 @@ def test_worker_processes_and_the_inline_path_build_the_same_index(workspace, mo
     config = IngestConfig(shards=2, extractor=extractor, incremental=False)
     inline = ingest(str(POLYGLOT), "inline", workspace, config)
     monkeypatch.setattr(extraction, "INLINE_BYTES", 0)  # a tiny tree through the worker pool, as a big one goes
-    pools = []
+    monkeypatch.setattr(extraction, "CTAGS_CHUNK_BYTES", 600)  # and in many ctags chunks
+    pools, handed = [], []
     monkeypatch.setattr(extraction, "make_pool", lambda workers: pools.append(workers) or make_pool(workers))
+    take = extraction.WarmPool.take
+    monkeypatch.setattr(extraction.WarmPool, "take", lambda self: handed.append(len(self.futures)) or take(self))
     pooled = ingest(str(POLYGLOT), "pooled", workspace, config)
     assert pooled["symbols"] == inline["symbols"] > 40 and pooled["references"] == inline["references"] > 0
     assert pools == [2]  # the workers started during the walk are the ones the extraction used
+    # With ctags, the chunks filled during the walk were already in the workers' hands when it ended.
+    assert handed[0] >= 3 if extractor == "ctags" else handed == [0]
 
     def rows(project: str, table: str) -> list[dict]:
         found = IndexReader(workspace.project(project)).table(table).to_pylist()
