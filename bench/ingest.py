@@ -3,7 +3,8 @@
 Run with `make bench` or `.venv/bin/python bench/ingest.py [--tree python|kernel|PATH ...]`. Trees: `python` is
 the installed transformers package (a large Python tree), `kernel` about 18,800 files of Linux 6.1 from Debian's
 linux-source package (fetched into bench/.cache once). For each tree it prints bare `ctags -R` with the fields
-ForkLift asks for (one process) and with ctags' default fields (the command the scale issue timed), ForkLift's full
+ForkLift asks for (one process), with ctags' default fields (the command the scale issue timed) and with the
+tab-separated output ForkLift asks for (what ctags itself costs ForkLift), ForkLift's full
 ingest (one shard per core, and one shard), the unchanged re-ingest and a re-ingest after one file changed, each as
 a ratio to both, with peak RSS. Nothing is asserted: the figures go in the README.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from repos import add_function, kernel_tree, linked_copy  # noqa: E402
 
-from forklift_core.ingest.ctags import CTAGS_FIELDS  # noqa: E402
+from forklift_core.ingest.ctags import CTAGS_FIELDS, output_options  # noqa: E402
 
 # One process per measured ingest (a fair start, and memory no earlier run left behind), with its peak memory
 # (this process, and it with its workers, sampled).
@@ -51,13 +52,14 @@ def python_tree() -> Path:
     return Path(transformers.__file__).parent
 
 
-def bare_ctags(tree: Path, same_fields: bool = True) -> tuple[float, int, float]:
-    """(seconds, tags, peak RSS MiB) of one recursive ctags process with JSON output: with the fields and kinds
-    ForkLift asks for, or (`same_fields` False) ctags' defaults, the command the scale issue measured."""
+def bare_ctags(tree: Path, same_fields: bool = True, tsv: bool = False) -> tuple[float, int, float]:
+    """(seconds, tags, peak RSS MiB) of one recursive ctags process with JSON output (or with `tsv`, the
+    tab-separated lines ForkLift asks for): with the fields and kinds ForkLift asks for, or (`same_fields` False)
+    ctags' defaults, the command the scale issue measured."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     options = [f"--fields={CTAGS_FIELDS}", "--extras=-p", "--kinds-C=+p", "--kinds-C++=+p"] if same_fields else []
     started = time.perf_counter()
-    out = subprocess.run(["ctags", "-R", "--output-format=json", *options, "-f", "-", "."], cwd=tree,
+    out = subprocess.run(["ctags", "-R", *output_options(tsv), *options, "-f", "-", "."], cwd=tree,
                          capture_output=True, check=True)
     seconds = time.perf_counter() - started
     rss = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
@@ -94,9 +96,11 @@ def measure(label: str, tree: Path, touch: str, repeat: int) -> None:
     plain_seconds, plain_tags, _ = min(bare_ctags(tree, same_fields=False) for _ in range(repeat))
     print(f"bare `ctags -R --output-format=json` (default fields, as the issue ran it): {plain_seconds:.2f} s, "
           f"{plain_tags} tags")
+    tsv_seconds, tsv_tags, _ = min(bare_ctags(tree, tsv=True) for _ in range(repeat))
+    print(f"bare ctags, same fields as the tab-separated lines ForkLift reads: {tsv_seconds:.2f} s, {tsv_tags} lines")
     print("peak memory MiB: ForkLift's own process (RSS) / it and its workers together (PSS), sampled every 0.2 s")
-    print(f"{'run':34} {'wall s':>7} {'x ctags':>8} {'x plain':>8} {'x first':>8} {'symbols':>8} {'refs':>8} "
-          f"{'memory':>11}  stages")
+    print(f"{'run':34} {'wall s':>7} {'x ctags':>8} {'x plain':>8} {'x tsv':>8} {'x first':>8} {'symbols':>8} "
+          f"{'refs':>8} {'memory':>11}  stages")
     for name, shards, reingest in ((f"ingest, {cores} shards", cores, True), ("ingest, 1 shard", 1, False)):
         best = min((forklift_ingest(tree, shards, touch if reingest else "") for _ in range(repeat)),
                    key=lambda r: r["first"]["wall"])
@@ -107,7 +111,8 @@ def measure(label: str, tree: Path, touch: str, repeat: int) -> None:
             run = best[key]
             stages = " ".join(f"{k}={v:.1f}" for k, v in run["stages"].items())
             print(f"{text:34} {run['wall']:7.1f} {run['wall'] / ctags_seconds:8.2f} {run['wall'] / plain_seconds:8.2f} "
-                  f"{run['wall'] / best['first']['wall']:8.2f} {run['symbols']:8d} {run['references']:8d} "
+                  f"{run['wall'] / tsv_seconds:8.2f} {run['wall'] / best['first']['wall']:8.2f} {run['symbols']:8d} "
+                  f"{run['references']:8d} "
                   f"{run['own_mib']:5.0f}/{run['total_mib']:5.0f}  {stages}")
 
 

@@ -45,15 +45,20 @@ def ctags_version() -> str | None:
     return first if "Universal Ctags" in first else None
 
 
+def output_options(tsv: bool = True) -> list[str]:
+    """ctags' options for tab-separated lines of the fields ForkLift reads, or for JSON."""
+    if not tsv:
+        return ["--output-format=json"]
+    return ["--output-format=xref", "--_xformat=" + "\t".join(f"%{{{name}}}" for name in _TSV_FIELDS)]
+
+
 def ctags_argv(languages: Sequence[str], tsv: bool = True) -> list[str]:
     """The fixed argument list: no option files (a repo's .ctags.d is ignored), files from stdin, tab-separated
     lines (`tsv`) or JSON.
 
     C/C++ prototypes are on: a header declaration is a fact in itself and a realistic wrong answer later.
     """
-    output = (["--output-format=xref", "--_xformat=" + "\t".join(f"%{{{name}}}" for name in _TSV_FIELDS)] if tsv
-              else ["--output-format=json"])
-    return ["ctags", "--options=NONE", *output, f"--fields={CTAGS_FIELDS}", "--extras=-p",
+    return ["ctags", "--options=NONE", *output_options(tsv), f"--fields={CTAGS_FIELDS}", "--extras=-p",
             "--sort=no", "--kinds-C=+p", "--kinds-C++=+p", f"--languages={','.join(sorted(set(languages)))}", "-L", "-", "-f", "-"]
 
 
