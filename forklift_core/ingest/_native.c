@@ -176,7 +176,8 @@ static size_t skip_literal(const char *text, size_t at, size_t end, int64_t *lin
     return end;
 }
 
-static int scan_file(const char *text, size_t begin, size_t end, int32_t file, const NameSet *types, Uses *uses) {
+static int scan_file(const char *text, size_t begin, size_t end, int32_t file, const void *context, Uses *uses) {
+    const NameSet *types = context;
     int64_t line = 1;
     int line_start = 1; /* only blanks since the last newline: a '#' opens a directive */
     int after = AFTER_OTHER;
@@ -305,6 +306,46 @@ static PyObject *as_bytes(Buffer *buffer) {
     return PyBytes_FromStringAndSize(buffer->data ? buffer->data : "", (Py_ssize_t)buffer->size);
 }
 
+/* Reads one file, text[begin:end], into `uses`; -1 when memory runs out. */
+typedef int (*FileScanner)(const char *text, size_t begin, size_t end, int32_t file, const void *context, Uses *uses);
+
+static void uses_free(Uses *uses) {
+    free(uses->files.data);
+    free(uses->lines.data);
+    free(uses->kinds.data);
+    free(uses->name_ends.data);
+    free(uses->names.data);
+}
+
+/* Each file of `text` (their end offsets in `file_ends`, int64) through `scan`, without the GIL, as the tuple of
+ * bytes (files, lines, kinds, name_ends, names); NULL with an exception set on bad offsets or no memory. */
+static PyObject *scan_files(const Py_buffer *text, const Py_buffer *file_ends, FileScanner scan, const void *context) {
+    const int64_t *ends = file_ends->buf;
+    Py_ssize_t files = file_ends->len / (Py_ssize_t)sizeof(int64_t);
+    size_t begin = 0;
+    int failed = 0;
+    PyObject *result = NULL;
+    Uses uses;
+    memset(&uses, 0, sizeof uses);
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t file = 0; file < files && !failed; file++) {
+        size_t end = (size_t)ends[file];
+        if (end < begin || end > (size_t)text->len) {
+            failed = 2;
+            break;
+        }
+        failed = scan(text->buf, begin, end, (int32_t)file, context, &uses) < 0;
+        begin = end;
+    }
+    Py_END_ALLOW_THREADS
+    if (failed == 2) PyErr_SetString(PyExc_ValueError, "file_ends must rise and stay within the text");
+    else if (failed) PyErr_NoMemory();
+    else result = Py_BuildValue("(NNNNN)", as_bytes(&uses.files), as_bytes(&uses.lines), as_bytes(&uses.kinds),
+                                as_bytes(&uses.name_ends), as_bytes(&uses.names));
+    uses_free(&uses);
+    return result;
+}
+
 PyDoc_STRVAR(c_uses_doc,
              "c_uses(text, file_ends, type_names) -> (files, lines, kinds, name_ends, names)\n\n"
              "Call sites and type uses of the C files laid end to end in `text`; `file_ends` holds each file's\n"
@@ -315,19 +356,14 @@ PyDoc_STRVAR(c_uses_doc,
 static PyObject *c_uses(PyObject *module, PyObject *args) {
     Py_buffer text, file_ends, type_names;
     NameSet types = {0};
-    Uses uses;
-    PyObject *result = NULL;
-    int failed = 0;
+    PyObject *result;
     (void)module;
-    memset(&uses, 0, sizeof uses);
     if (!PyArg_ParseTuple(args, "y*y*y*", &text, &file_ends, &type_names)) return NULL;
     {
         const char *names = type_names.buf;
         size_t size = (size_t)type_names.len, count = 0, start = 0;
         for (size_t i = 0; i < size; i++) count += names[i] == '\n';
-        if (nameset_init(&types, count + 1) < 0) {
-            failed = 1;
-        } else {
+        if (nameset_init(&types, count + 1) == 0) {
             for (size_t i = 0; i <= size; i++) {
                 if (i == size || names[i] == '\n') {
                     if (i > start) nameset_add(&types, names + start, i - start);
@@ -336,35 +372,237 @@ static PyObject *c_uses(PyObject *module, PyObject *args) {
             }
         }
     }
-    if (!failed) {
-        const int64_t *ends = file_ends.buf;
-        Py_ssize_t files = file_ends.len / (Py_ssize_t)sizeof(int64_t);
-        size_t begin = 0;
-        Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t file = 0; file < files && !failed; file++) {
-            size_t end = (size_t)ends[file];
-            if (end < begin || end > (size_t)text.len) {
-                failed = 2;
-                break;
-            }
-            failed = scan_file(text.buf, begin, end, (int32_t)file, &types, &uses) < 0;
-            begin = end;
-        }
-        Py_END_ALLOW_THREADS
-    }
-    if (failed == 2) PyErr_SetString(PyExc_ValueError, "file_ends must rise and stay within the text");
-    else if (failed) PyErr_NoMemory();
-    else result = Py_BuildValue("(NNNNN)", as_bytes(&uses.files), as_bytes(&uses.lines), as_bytes(&uses.kinds),
-                                as_bytes(&uses.name_ends), as_bytes(&uses.names));
-    free(uses.files.data);
-    free(uses.lines.data);
-    free(uses.kinds.data);
-    free(uses.name_ends.data);
-    free(uses.names.data);
+    result = types.start ? scan_files(&text, &file_ends, scan_file, &types) : PyErr_NoMemory();
     nameset_free(&types);
     PyBuffer_Release(&text);
     PyBuffer_Release(&file_ends);
     PyBuffer_Release(&type_names);
+    return result;
+}
+
+/* ---- Python call sites: the same findings as pycalls.python_calls, made in one pass ---- */
+
+typedef struct {
+    size_t start, end;
+} Span;
+
+static int span_add(Buffer *spans, size_t start, size_t end) {
+    Span span = {start, end};
+    return buffer_add(spans, &span, sizeof span);
+}
+
+/* Whether `at` lies in one of the sorted, disjoint spans. */
+static int span_holds(const Buffer *spans, size_t at) {
+    const Span *span = (const Span *)spans->data;
+    size_t low = 0, high = spans->size / sizeof(Span);
+    while (low < high) { /* the first span starting after `at` */
+        size_t middle = (low + high) / 2;
+        if (span[middle].start <= at) low = middle + 1;
+        else high = middle;
+    }
+    return low > 0 && at < span[low - 1].end;
+}
+
+static inline int is_py_name_byte(unsigned char c) { return is_name_byte(c) || c >= 0x80; }
+
+static const char *const PY_KEYWORDS[] = {"and", "as", "assert", "async", "await", "del", "elif", "else", "except",
+                                          "for", "from", "global", "if", "import", "in", "is", "lambda", "not", "or",
+                                          "pass", "raise", "return", "while", "with", "yield", NULL};
+static NameSet py_keywords;
+
+/* The end of the string literal whose quote is at `at` (a triple-quoted or unterminated one runs to `end`; a
+ * one-line one left open stops before its newline); a backslash always takes the byte after it. */
+static size_t py_string_end(const char *text, size_t at, size_t end) {
+    char quote = text[at];
+    int triple = at + 2 < end && text[at + 1] == quote && text[at + 2] == quote;
+    at += triple ? 3 : 1;
+    while (at < end) {
+        char c = text[at];
+        if (c == '\\') {
+            if (at + 1 >= end) return end;
+            at += 2;
+        } else if (c == quote && (!triple || (at + 2 < end && text[at + 1] == quote && text[at + 2] == quote))) {
+            return at + (triple ? 3 : 1);
+        } else if (c == '\n' && !triple) {
+            return at;
+        } else {
+            at++;
+        }
+    }
+    return end;
+}
+
+/* Whether the string whose quote is at `quote` has a prefix holding an f (f, rf, Fr ...) that is a whole word. */
+static int py_is_f_string(const char *text, size_t begin, size_t quote) {
+    size_t start = quote;
+    int has_f = 0;
+    while (start > begin && quote - start < 3 && strchr("rRbBuUfF", text[start - 1]) && text[start - 1]) start--;
+    if (start == quote || (start > begin && is_py_name_byte((unsigned char)text[start - 1]))) return 0;
+    for (size_t i = start; i < quote; i++) has_f |= (text[i] | 0x20) == 'f';
+    return has_f;
+}
+
+/* The replacement fields of the f-string text[start:end]: outside a field a doubled brace is a literal one; inside,
+ * braces nest. The pair test may look one byte past the string, as the Python scan does. */
+static int py_fields(const char *text, size_t start, size_t end, size_t limit, Buffer *fields) {
+    size_t depth = 0, opened = 0;
+    for (size_t at = start; at < end; at++) {
+        char c = text[at];
+        if (c != '{' && c != '}') continue;
+        if (depth == 0) {
+            if (at + 1 < limit && text[at + 1] == c) at++; /* a literal brace */
+            else if (c == '{') depth = 1, opened = at + 1;
+        } else if (c == '{') {
+            depth++;
+        } else if (--depth == 0 && span_add(fields, opened, at) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The spans of match statements where a name before "(" is no call: the `match` keyword, and a `case` line from its
+ * keyword to its guard (or its end), on lines whose rest ends in a colon (a comment may follow it). */
+static int py_not_calls(const char *text, size_t begin, size_t end, Buffer *spans) {
+    size_t at = begin;
+    while (at < end) {
+        size_t line_end = at, word, word_end, rest, colon_ok = 0;
+        while (line_end < end && text[line_end] != '\n') line_end++;
+        word = at;
+        while (word < line_end && (text[word] == ' ' || text[word] == '\t')) word++;
+        word_end = word;
+        while (word_end < line_end && is_name_byte((unsigned char)text[word_end])) word_end++;
+        if (((word_end - word == 5 && memcmp(text + word, "match", 5) == 0) ||
+             (word_end - word == 4 && memcmp(text + word, "case", 4) == 0)) &&
+            (word_end == line_end || !is_name_byte((unsigned char)text[word_end]))) {
+            for (rest = word_end; rest < line_end && !colon_ok; rest++) {
+                size_t after = rest + 1;
+                if (text[rest] != ':') continue;
+                while (after < line_end && (text[after] == ' ' || text[after] == '\t')) after++;
+                colon_ok = after == line_end || text[after] == '#';
+            }
+            if (colon_ok) {
+                size_t stop = word_end;
+                if (text[word] == 'c') {
+                    stop = line_end;
+                    for (size_t i = word_end; i + 4 <= line_end; i++) {
+                        if (memcmp(text + i, " if ", 4) == 0) {
+                            stop = i;
+                            break;
+                        }
+                    }
+                }
+                if (span_add(spans, word, stop) < 0) return -1;
+            }
+        }
+        at = line_end + 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    size_t offset, length;
+} Call;
+
+/* The calls in text[begin:end], read as a whole Python source (so a replacement field is read as one), into
+ * `calls` (offsets into text); fields are read to the depth the Python scan allows. */
+static int py_calls(const char *text, size_t begin, size_t end, int depth, Buffer *calls) {
+    Buffer strings = {0}, fields = {0}, not_calls = {0};
+    int failed = 0;
+    size_t at = begin;
+    while (at < end && !failed) { /* comments and strings, left to right */
+        char c = text[at];
+        if (c == '#') {
+            size_t stop = at;
+            while (stop < end && text[stop] != '\n') stop++;
+            failed = span_add(&strings, at, stop) < 0;
+            at = stop;
+        } else if (c == '"' || c == '\'') {
+            size_t stop = py_string_end(text, at, end);
+            failed = span_add(&strings, at, stop) < 0;
+            if (!failed && depth < 8 && py_is_f_string(text, begin, at))
+                failed = py_fields(text, at, stop, end, &fields) < 0;
+            at = stop;
+        } else {
+            at++;
+        }
+    }
+    if (!failed) failed = py_not_calls(text, begin, end, &not_calls) < 0;
+    for (at = begin; at < end && !failed; at++) { /* each "(" and the name written before it */
+        size_t name_end, name_start;
+        if (text[at] != '(') continue;
+        name_end = at;
+        while (name_end > begin && (text[name_end - 1] == ' ' || text[name_end - 1] == '\t')) name_end--;
+        if (name_end > begin && text[name_end - 1] == '\n') { /* a backslash-continued line */
+            size_t back = name_end - 1;
+            if (back > begin && text[back - 1] == '\r') back--;
+            if (!(back > begin && text[back - 1] == '\\')) continue;
+            name_end = back - 1;
+            while (name_end > begin && (text[name_end - 1] == ' ' || text[name_end - 1] == '\t')) name_end--;
+        }
+        name_start = name_end;
+        while (name_start > begin && is_py_name_byte((unsigned char)text[name_start - 1])) name_start--;
+        if (name_start == name_end || is_digit((unsigned char)text[name_start])) continue;
+        if (span_holds(&strings, name_start) || span_holds(&not_calls, name_start)) continue;
+        {
+            size_t length = name_end - name_start, ahead = name_start - begin < 6 ? name_start - begin : 6;
+            const char *before = text + name_start - ahead;
+            int after_dot = ahead >= 1 && before[ahead - 1] == '.';
+            int after_def = (ahead >= 4 && memcmp(before + ahead - 4, "def ", 4) == 0) ||
+                            (ahead >= 6 && memcmp(before + ahead - 6, "class ", 6) == 0);
+            if (after_dot || (!nameset_has(&py_keywords, text + name_start, length) && !after_def)) {
+                Call call = {name_start, length};
+                failed = buffer_add(calls, &call, sizeof call) < 0;
+            }
+        }
+    }
+    for (size_t i = 0; i < fields.size / sizeof(Span) && !failed; i++) {
+        const Span *field = (const Span *)fields.data + i;
+        failed = py_calls(text, field->start, field->end, depth + 1, calls) < 0;
+    }
+    free(strings.data);
+    free(fields.data);
+    free(not_calls.data);
+    return failed ? -1 : 0;
+}
+
+static int call_order(const void *left, const void *right) {
+    size_t a = ((const Call *)left)->offset, b = ((const Call *)right)->offset;
+    return (a > b) - (a < b);
+}
+
+PyDoc_STRVAR(python_calls_doc,
+             "python_calls(text, file_ends) -> (files, lines, kinds, name_ends, names)\n\n"
+             "Call sites of the Python files laid end to end in `text` (`file_ends`: each file's end offset,\n"
+             "int64), in each file's order, as c_uses returns them (every kind 0, a call).");
+
+/* One Python file's calls, in source order. */
+static int scan_python_file(const char *text, size_t begin, size_t end, int32_t file, const void *context,
+                            Uses *uses) {
+    Buffer calls = {0};
+    int64_t line = 1;
+    size_t count, at = begin;
+    int failed = py_calls(text, begin, end, 0, &calls) < 0;
+    (void)context;
+    count = calls.size / sizeof(Call);
+    if (count) qsort(calls.data, count, sizeof(Call), call_order);
+    for (size_t i = 0; i < count && !failed; i++) {
+        const Call *call = (const Call *)calls.data + i;
+        for (; at < call->offset; at++) line += text[at] == '\n';
+        failed = emit(uses, file, line, USE_CALL, text + call->offset, call->length) < 0;
+    }
+    free(calls.data);
+    return failed ? -1 : 0;
+}
+
+static PyObject *python_calls(PyObject *module, PyObject *args) {
+    Py_buffer text, file_ends;
+    PyObject *result;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "y*y*", &text, &file_ends)) return NULL;
+    result = scan_files(&text, &file_ends, scan_python_file, NULL);
+    PyBuffer_Release(&text);
+    PyBuffer_Release(&file_ends);
     return result;
 }
 
@@ -399,6 +637,7 @@ static PyObject *span_parents(PyObject *module, PyObject *args) {
 }
 
 static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
+                                {"python_calls", python_calls, METH_VARARGS, python_calls_doc},
                                 {"span_parents", span_parents, METH_VARARGS, span_parents_doc},
                                 {NULL, NULL, 0, NULL}};
 
@@ -407,7 +646,8 @@ static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_native",
                                         NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__native(void) {
-    if (words_init(&keywords, KEYWORDS) < 0 || words_init(&skipped_directives, SKIPPED_DIRECTIVES) < 0)
+    if (words_init(&keywords, KEYWORDS) < 0 || words_init(&skipped_directives, SKIPPED_DIRECTIVES) < 0 ||
+        words_init(&py_keywords, PY_KEYWORDS) < 0)
         return PyErr_NoMemory();
     return PyModule_Create(&module_def);
 }

@@ -1,8 +1,17 @@
-"""The native helpers (`_native.c`), or None where the extension was not built: callers keep a Python way."""
+"""The native helpers (`_native.c`), or None where the extension was not built (callers keep a Python way), and
+the glue both native scans share: files laid end to end in, name-use columns out."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
+from typing import Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from forklift_core.ingest.buffers import as_text
+from forklift_core.ingest.incremental import USES_SCHEMA
 
 native: ModuleType | None
 try:
@@ -14,3 +23,39 @@ except ImportError:  # built by `pip install` (setuptools ext-modules); absent o
 def native_available() -> bool:
     """True when the native helpers were built."""
     return native is not None
+
+
+def laid_end_to_end(root: str, paths: Sequence[str]) -> tuple[bytes, bytes, list[str]]:
+    """(the files' bytes laid end to end, each one's end offset as int64 bytes, the paths read): a file gone since
+    the walk is left out (it has no uses)."""
+    texts, ends, kept, total = [], [], [], 0
+    for path in paths:
+        try:
+            text = (Path(root) / path).read_bytes()
+        except OSError:
+            continue
+        texts.append(text)
+        total += len(text)
+        ends.append(total)
+        kept.append(path)
+    return b"".join(texts), np.array(ends, np.int64).tobytes(), kept
+
+
+def uses_columns(paths: list[str], files: bytes, lines: bytes, kinds: bytes, name_ends: bytes,
+                 names: bytes) -> pa.Table:
+    """A native scan's output (each use's file, line, kind: uint8 0 call or 1 use, name end; the names) as
+    name-use rows (USES_SCHEMA)."""
+    count = len(lines) // 8
+    if not count:
+        return USES_SCHEMA.empty_table()
+    offsets = np.concatenate([[0], np.frombuffer(name_ends, np.int64)])
+    # Names are copied from the source as bytes: decoded as Python would (a byte that is not UTF-8 becomes U+FFFD).
+    name_column = as_text(pa.Array.from_buffers(pa.large_binary(), count,
+                                                [None, pa.py_buffer(offsets), pa.py_buffer(names)]))
+    return pa.table({"path": pa.DictionaryArray.from_arrays(pa.array(np.frombuffer(files, np.int32)),
+                                                           pa.array(paths, pa.string())),
+                     "line": pa.array(np.frombuffer(lines, np.int64)),
+                     "name": name_column.cast(pa.string()),
+                     "kind": pa.DictionaryArray.from_arrays(pa.array(np.frombuffer(kinds, np.uint8).astype(np.int32)),
+                                                            pa.array(["call", "use"]))},
+                    schema=USES_SCHEMA)

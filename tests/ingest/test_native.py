@@ -85,3 +85,28 @@ def test_native_caller_spans_nest_as_the_python_walk_does(monkeypatch) -> None:
     parent = by_native[held]
     assert (parent < np.flatnonzero(held)).all() and (files[parent] == files[held]).all()
     assert (starts[parent] <= starts[held]).all() and (ends[parent] >= starts[held]).all()
+
+
+def test_the_native_python_scan_finds_exactly_what_the_python_scan_finds(tmp_path, monkeypatch) -> None:
+    import shutil
+    from pathlib import Path
+
+    from forklift_core.ingest import pycalls
+    from tests.ingest.test_extractors import PYTHON_TRICKS
+
+    if not native_available():
+        pytest.fail("the native helpers are not built: `pip install -e .` builds them")
+    # ForkLift's own source, the tricky file, and what a hostile or broken file holds: strings left open, f-strings
+    # nested past the depth read, CRLF match statements, bytes that are not UTF-8 in names.
+    shutil.copytree(Path(pycalls.__file__).parents[1], tmp_path / "own", ignore=shutil.ignore_patterns("*.so"))
+    (tmp_path / "tricks.py").write_text(PYTHON_TRICKS)
+    nested = "x = " + "f'{" * 12 + "g(1)" + "}'" * 12 + "\n"
+    (tmp_path / "odd.py").write_bytes(nested.encode() + b"s = 'open(1)\nt = '''never(2)\n")
+    (tmp_path / "crlf.py").write_bytes(b"match p:\r\n    case K(x=1) if ok(x):\r\n        f\xe9(2)\\\r\n  (3)\r\n"
+                                       b"caf\xc3\xa9(4); lambda: y(5) # z(6)\r\n\"\"\"a\\\"\"\"(7)")
+    paths = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.py"))
+    by_native = pycalls.python_uses(str(tmp_path), paths)
+    monkeypatch.setattr(pycalls, "native", None)
+    by_python = pycalls.python_uses(str(tmp_path), paths)
+    assert by_native.num_rows > 3000
+    assert by_native.to_pylist() == by_python.to_pylist()
