@@ -606,6 +606,161 @@ static PyObject *python_calls(PyObject *module, PyObject *args) {
     return result;
 }
 
+/* ---- Python docstrings: the same text as enrich._python_docstring, for many definitions at once ---- */
+
+/* The length of the whitespace character (as str.isspace() knows it) that starts at `at`, or 0. */
+static size_t space_at(const unsigned char *at, const unsigned char *end) {
+    size_t left = (size_t)(end - at);
+    if (!left) return 0;
+    if ((at[0] >= 9 && at[0] <= 13) || (at[0] >= 28 && at[0] <= 32)) return 1;
+    if (left >= 2 && at[0] == 0xC2 && (at[1] == 0x85 || at[1] == 0xA0)) return 2;
+    if (left >= 3 && ((at[0] == 0xE1 && at[1] == 0x9A && at[2] == 0x80) ||
+                      (at[0] == 0xE2 && at[1] == 0x80 && (at[2] <= 0x8A || at[2] == 0xA8 || at[2] == 0xA9 ||
+                                                          at[2] == 0xAF) && at[2] >= 0x80) ||
+                      (at[0] == 0xE2 && at[1] == 0x81 && at[2] == 0x9F) ||
+                      (at[0] == 0xE3 && at[1] == 0x80 && at[2] == 0x80)))
+        return 3;
+    return 0;
+}
+
+/* The length of the whitespace character that ends just before `end`, or 0. */
+static size_t space_before(const unsigned char *start, const unsigned char *end) {
+    for (size_t length = 1; length <= 3 && length <= (size_t)(end - start); length++)
+        if (space_at(end - length, end) == length) return length;
+    return 0;
+}
+
+typedef struct {
+    const unsigned char *start, *end;
+} Text;
+
+static Text strip_text(Text text) {
+    size_t step;
+    while ((step = space_at(text.start, text.end)) != 0) text.start += step;
+    while ((step = space_before(text.start, text.end)) != 0) text.end -= step;
+    return text;
+}
+
+static const unsigned char *find_bytes(Text text, const char *needle, size_t length) {
+    for (const unsigned char *at = text.start; at + length <= text.end; at++)
+        if (memcmp(at, needle, length) == 0) return at;
+    return NULL;
+}
+
+typedef struct {
+    const unsigned char *data;
+    const int64_t *starts, *ends;
+} LineTable;
+
+static Text line_text(const LineTable *lines, int64_t line) {
+    Text text = {lines->data + lines->starts[line], lines->data + lines->ends[line]};
+    return text;
+}
+
+/* The docstring of the def/class whose lines are [first, stop): the first statement of its body when it is a
+ * string, each of its lines stripped; appended to `out`. */
+static int python_docstring(const LineTable *lines, int64_t first, int64_t stop, Buffer *out) {
+    int64_t line = first;
+    Text text, body;
+    const unsigned char *close;
+    char quote[3];
+    size_t prefix = 0;
+    for (; line < stop; line++) { /* past a signature over several lines */
+        Text right = strip_text(line_text(lines, line));
+        if (right.end > right.start && right.end[-1] == ':') break;
+    }
+    for (line++; line < stop; line++) {
+        Text content = strip_text(line_text(lines, line));
+        if (content.end > content.start) break;
+    }
+    if (line >= stop) return 0;
+    text = line_text(lines, line);
+    body = text;
+    for (size_t step; (step = space_at(body.start, body.end)) != 0;) body.start += step;
+    while (prefix < 2 && body.start + prefix < body.end && strchr("rRbBuU", body.start[prefix]) && body.start[prefix])
+        prefix++;
+    body.start += prefix;
+    if (body.end - body.start < 3 || (body.start[0] != '"' && body.start[0] != '\'') ||
+        body.start[1] != body.start[0] || body.start[2] != body.start[0])
+        return 0;
+    memcpy(quote, body.start, 3);
+    body.start += 3;
+    if ((close = find_bytes(body, quote, 3)) != NULL) {
+        body.end = close;
+        body = strip_text(body);
+        return buffer_add(out, body.start, (size_t)(body.end - body.start));
+    }
+    {
+        size_t begin = out->size;
+        Text part = strip_text(body);
+        if (buffer_add(out, part.start, (size_t)(part.end - part.start)) < 0) return -1;
+        for (line++; line < stop; line++) {
+            Text next = line_text(lines, line);
+            int last = (close = find_bytes(next, quote, 3)) != NULL;
+            if (last) next.end = close;
+            next = strip_text(next);
+            if (buffer_add(out, "\n", 1) < 0 || buffer_add(out, next.start, (size_t)(next.end - next.start)) < 0)
+                return -1;
+            if (last) break;
+        }
+        { /* the whole stripped once more: leading or trailing parts may have been empty */
+            Text whole = {(const unsigned char *)out->data + begin, (const unsigned char *)out->data + out->size};
+            Text kept = strip_text(whole);
+            size_t length = (size_t)(kept.end - kept.start);
+            memmove(out->data + begin, kept.start, length);
+            out->size = begin + length;
+        }
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(python_docstrings_doc,
+             "python_docstrings(data, starts, ends, firsts, stops) -> (doc_ends, docs)\n\n"
+             "For each def/class, lines [firsts[i], stops[i]) of the line table (each line data[starts[j]:ends[j]]\n"
+             "without its line break; int64 columns): its docstring, '' for none. Returns each one's end offset\n"
+             "(int64) in the docs laid end to end.");
+
+static PyObject *python_docstrings(PyObject *module, PyObject *args) {
+    Py_buffer data, starts, ends, firsts, stops;
+    Buffer docs = {0}, doc_ends = {0};
+    PyObject *result = NULL;
+    int failed = 0;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*", &data, &starts, &ends, &firsts, &stops)) return NULL;
+    {
+        LineTable lines = {data.buf, starts.buf, ends.buf};
+        const int64_t *first = firsts.buf, *stop = stops.buf;
+        Py_ssize_t count = firsts.len / 8, line_count = starts.len / 8;
+        for (Py_ssize_t j = 0; j < line_count && !failed; j++) /* every line inside the data */
+            failed = starts.len != ends.len || lines.starts[j] < 0 || lines.starts[j] > lines.ends[j] ||
+                     lines.ends[j] > data.len;
+        for (Py_ssize_t i = 0; i < count && !failed; i++)
+            failed = firsts.len != stops.len || first[i] < 0 || stop[i] > line_count;
+        if (failed) {
+            PyErr_SetString(PyExc_ValueError, "lines must lie in the data, and definitions in the lines");
+        } else {
+            Py_BEGIN_ALLOW_THREADS
+            for (Py_ssize_t i = 0; i < count && !failed; i++) {
+                int64_t end;
+                failed = python_docstring(&lines, first[i], stop[i], &docs) < 0;
+                end = (int64_t)docs.size;
+                failed = failed || buffer_add(&doc_ends, &end, sizeof end) < 0;
+            }
+            Py_END_ALLOW_THREADS
+            if (failed) PyErr_NoMemory();
+            else result = Py_BuildValue("(NN)", as_bytes(&doc_ends), as_bytes(&docs));
+        }
+    }
+    free(docs.data);
+    free(doc_ends.data);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&ends);
+    PyBuffer_Release(&firsts);
+    PyBuffer_Release(&stops);
+    return result;
+}
+
 /* ---- caller spans: each one's enclosing span ---- */
 
 PyDoc_STRVAR(span_parents_doc,
@@ -638,6 +793,7 @@ static PyObject *span_parents(PyObject *module, PyObject *args) {
 
 static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
                                 {"python_calls", python_calls, METH_VARARGS, python_calls_doc},
+                                {"python_docstrings", python_docstrings, METH_VARARGS, python_docstrings_doc},
                                 {"span_parents", span_parents, METH_VARARGS, span_parents_doc},
                                 {NULL, NULL, 0, NULL}};
 

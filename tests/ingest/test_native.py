@@ -3,6 +3,7 @@ caller spans."""
 
 from __future__ import annotations
 
+import pyarrow.compute as pc
 import pytest
 
 from forklift_core.ingest.clexical import c_lexical_uses
@@ -110,3 +111,33 @@ def test_the_native_python_scan_finds_exactly_what_the_python_scan_finds(tmp_pat
     by_python = pycalls.python_uses(str(tmp_path), paths)
     assert by_native.num_rows > 3000
     assert by_native.to_pylist() == by_python.to_pylist()
+
+
+def test_native_docstrings_are_the_python_ones(tmp_path, monkeypatch) -> None:
+    import shutil
+    from pathlib import Path
+
+    from forklift_core.config import IngestConfig
+    from forklift_core.ingest import enrich
+    from forklift_core.ingest.ctags import ctags_version, run_ctags
+
+    if not ctags_version():
+        pytest.skip("Universal Ctags is not installed")
+    shutil.copytree(Path(enrich.__file__).parents[1], tmp_path / "own", ignore=shutil.ignore_patterns("*.so"))
+    # Docstrings that end on their line, run over lines, carry prefixes, sit after a signature over lines, are
+    # padded with Unicode spaces, hold bytes that are not UTF-8, or never close.
+    (tmp_path / "docs.py").write_bytes(
+        'def one():\n    """One line."""\n\n\ndef two(a,\n        b):\n\n    r\'\'\'First\n      second\n\n'
+        '    \'\'\' + x\n\n\nclass Three:\n    \u00a0"""\u2003 padded \u3000"""\n\n\n'
+        'def four():\n    b"""caf\xe9"""\n\n\ndef five():\n    x = 1\n\n\ndef six():\n    """never closed\n'
+        '    goes on\n'.encode("utf-8").replace(b"caf\xc3\xa9", b"caf\xe9"))
+    paths = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.py"))
+    defs = run_ctags(str(tmp_path), paths, 60, 2048)
+    by_native = enrich.enrich(tmp_path, defs, IngestConfig())
+    monkeypatch.setattr(enrich, "native", None)
+    by_python = enrich.enrich(tmp_path, defs, IngestConfig())
+    assert by_native["doc"].to_pylist() == by_python["doc"].to_pylist()
+    docs = {row["name"]: row["doc"] for row in by_native.filter(pc.equal(by_native["path"], "docs.py")).to_pylist()}
+    assert docs == {"one": "One line.", "two": "First\nsecond", "Three": "padded", "four": "caf\ufffd", "five": "",
+                    "six": "never closed\ngoes on"}
+    assert sum(1 for doc in by_native["doc"].to_pylist() if doc) > 300  # ForkLift's own docstrings
