@@ -761,6 +761,37 @@ static PyObject *python_docstrings(PyObject *module, PyObject *args) {
     return result;
 }
 
+/* ---- each line's first byte of text ---- */
+
+PyDoc_STRVAR(first_text_doc,
+             "first_text(data, starts, ends) -> bytes\n\n"
+             "For each line data[starts[i]:ends[i]] (int64 columns): the offset of its first byte that\n"
+             "str.strip() would keep (ASCII: tab to CR, 0x1C to space are spaces), or ends[i] for a blank line.");
+
+static PyObject *first_text(PyObject *module, PyObject *args) {
+    Py_buffer data, starts, ends;
+    PyObject *result = NULL;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &data, &starts, &ends)) return NULL;
+    if (starts.len != ends.len) {
+        PyErr_SetString(PyExc_ValueError, "starts and ends must be as long");
+    } else if ((result = PyBytes_FromStringAndSize(NULL, starts.len)) != NULL) {
+        const unsigned char *bytes = data.buf;
+        const int64_t *start = starts.buf, *end = ends.buf;
+        int64_t *first = (int64_t *)PyBytes_AS_STRING(result);
+        Py_ssize_t count = starts.len / 8;
+        for (Py_ssize_t i = 0; i < count; i++) {
+            int64_t at = start[i] < 0 ? 0 : start[i], stop = end[i] > data.len ? data.len : end[i];
+            while (at < stop && ((bytes[at] >= 9 && bytes[at] <= 13) || (bytes[at] >= 28 && bytes[at] <= 32))) at++;
+            first[i] = at < stop ? at : end[i];
+        }
+    }
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&ends);
+    return result;
+}
+
 /* ---- caller spans: each one's enclosing span ---- */
 
 PyDoc_STRVAR(span_parents_doc,
@@ -793,6 +824,7 @@ static PyObject *span_parents(PyObject *module, PyObject *args) {
 
 static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
                                 {"python_calls", python_calls, METH_VARARGS, python_calls_doc},
+                                {"first_text", first_text, METH_VARARGS, first_text_doc},
                                 {"python_docstrings", python_docstrings, METH_VARARGS, python_docstrings_doc},
                                 {"span_parents", span_parents, METH_VARARGS, span_parents_doc},
                                 {NULL, NULL, 0, NULL}};

@@ -141,3 +141,20 @@ def test_native_docstrings_are_the_python_ones(tmp_path, monkeypatch) -> None:
     assert docs == {"one": "One line.", "two": "First\nsecond", "Three": "padded", "four": "caf\ufffd", "five": "",
                     "six": "never closed\ngoes on"}
     assert sum(1 for doc in by_native["doc"].to_pylist() if doc) > 300  # ForkLift's own docstrings
+
+
+def test_native_first_text_is_the_numpy_one(monkeypatch) -> None:
+    import numpy as np
+
+    from forklift_core.ingest import enrich
+
+    lines = [b"", b"   ", b"\tx = 1", b" " * 40 + b"deep", b"\x1c\x1f y", b"\xc2\xa0z", b"\r", b"end"]
+    data = b"\n".join(lines) + b"\n"
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == 10)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    by_native = enrich._first_text(buffer, starts, ends)
+    monkeypatch.setattr(enrich, "native", None)
+    by_numpy = enrich._first_text(buffer, starts, ends, steps=4)  # the deep line takes the slow path
+    assert by_native.tolist() == by_numpy.tolist()
+    assert [data[at:at + 1] for at in by_native.tolist()] == [b"\n", b"\n", b"x", b"d", b"y", b"\xc2", b"\n", b"e"]
