@@ -29,7 +29,7 @@ def stage_space(paths: ProjectPaths, space_id: str, private: bool = True, root: 
         if (root / name).is_file():
             shutil.copy2(root / name, staged.files_dir / name)
     shutil.copytree(root / "forklift_core", staged.files_dir / "forklift_core",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.so"))  # built here, for this machine
     for asset in sorted((root / "spaces_assets").iterdir()):
         if asset.is_file():
             shutil.copy2(asset, staged.files_dir / asset.name)

@@ -253,6 +253,8 @@ def test_deploy_makes_a_gradio_space_with_oauth_and_on_a_gpu_points_at_a_larger_
     assert "contribute-repos" in front["hf_oauth_scopes"] and b"universal-ctags" in files["packages.txt"]
     assert "forklift_core/hub/deploy.py" in files and "app.py" in files and "requirements.txt" in files
     assert not [p for p in files if p.startswith(("tests/", "bench/", "workspace/"))]
+    # The native helpers' source goes; the module built here, for this machine, does not.
+    assert "forklift_core/ingest/_native.c" in files and not [p for p in files if p.endswith(".so")]
     assert space.hardware == "t4-small" and space.variables["FORKLIFT_BASE_MODEL"].startswith("Qwen/")
     assert ".deploys" not in workspace.projects()
 
