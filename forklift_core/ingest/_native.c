@@ -761,6 +761,66 @@ static PyObject *python_docstrings(PyObject *module, PyObject *args) {
     return result;
 }
 
+PyDoc_STRVAR(comment_docs_doc,
+             "comment_docs(data, firsts, ends, markers, tops, bottoms) -> (doc_ends, docs)\n\n"
+             "For each definition, its comment lines [tops[i], bottoms[i]] (none when tops[i] > bottoms[i]): each\n"
+             "line data[firsts[j] + markers[j]:ends[j]] stripped, a closing '*' '/' and the spaces before it\n"
+             "dropped, the non-empty ones joined by newlines. Returns each doc's end offset (int64) in the docs\n"
+             "laid end to end.");
+
+static PyObject *comment_docs(PyObject *module, PyObject *args) {
+    Py_buffer data, firsts, ends, markers, tops, bottoms;
+    Buffer docs = {0}, doc_ends = {0};
+    PyObject *result = NULL;
+    int failed = 0;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*", &data, &firsts, &ends, &markers, &tops, &bottoms)) return NULL;
+    {
+        const int64_t *first = firsts.buf, *end = ends.buf, *marker = markers.buf, *top = tops.buf,
+                      *bottom = bottoms.buf;
+        Py_ssize_t count = tops.len / 8, line_count = firsts.len / 8;
+        int bad = firsts.len != ends.len || firsts.len != markers.len || tops.len != bottoms.len;
+        for (Py_ssize_t j = 0; j < line_count && !bad; j++)
+            bad = first[j] < 0 || marker[j] < 0 || end[j] > data.len;
+        for (Py_ssize_t i = 0; i < count && !bad; i++) bad = top[i] <= bottom[i] && (top[i] < 0 || bottom[i] >= line_count);
+        if (bad) {
+            PyErr_SetString(PyExc_ValueError, "lines must lie in the data, and comments in the lines");
+        } else {
+            Py_BEGIN_ALLOW_THREADS
+            for (Py_ssize_t i = 0; i < count && !failed; i++) {
+                int64_t doc_end, parts = 0;
+                for (int64_t line = top[i]; line <= bottom[i] && !failed; line++) {
+                    const unsigned char *start = (const unsigned char *)data.buf + first[line] + marker[line];
+                    Text text = {start, (const unsigned char *)data.buf + end[line]};
+                    if (text.start > text.end) text.start = text.end;
+                    text = strip_text(text);
+                    if (text.end - text.start >= 2 && text.end[-2] == '*' && text.end[-1] == '/') {
+                        text.end -= 2;
+                        text = strip_text(text);
+                    }
+                    if (text.end == text.start) continue;
+                    failed = (parts++ && buffer_add(&docs, "\n", 1) < 0) ||
+                             buffer_add(&docs, text.start, (size_t)(text.end - text.start)) < 0;
+                }
+                doc_end = (int64_t)docs.size;
+                failed = failed || buffer_add(&doc_ends, &doc_end, sizeof doc_end) < 0;
+            }
+            Py_END_ALLOW_THREADS
+            if (failed) PyErr_NoMemory();
+            else result = Py_BuildValue("(NN)", as_bytes(&doc_ends), as_bytes(&docs));
+        }
+    }
+    free(docs.data);
+    free(doc_ends.data);
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&firsts);
+    PyBuffer_Release(&ends);
+    PyBuffer_Release(&markers);
+    PyBuffer_Release(&tops);
+    PyBuffer_Release(&bottoms);
+    return result;
+}
+
 /* ---- each line's first byte of text ---- */
 
 PyDoc_STRVAR(first_text_doc,
@@ -826,6 +886,7 @@ static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
                                 {"python_calls", python_calls, METH_VARARGS, python_calls_doc},
                                 {"first_text", first_text, METH_VARARGS, first_text_doc},
                                 {"python_docstrings", python_docstrings, METH_VARARGS, python_docstrings_doc},
+                                {"comment_docs", comment_docs, METH_VARARGS, comment_docs_doc},
                                 {"span_parents", span_parents, METH_VARARGS, span_parents_doc},
                                 {NULL, NULL, 0, NULL}};
 

@@ -113,7 +113,7 @@ def test_the_native_python_scan_finds_exactly_what_the_python_scan_finds(tmp_pat
     assert by_native.to_pylist() == by_python.to_pylist()
 
 
-def test_native_docstrings_are_the_python_ones(tmp_path, monkeypatch) -> None:
+def test_native_docstrings_and_comments_are_the_python_ones(tmp_path, monkeypatch) -> None:
     import shutil
     from pathlib import Path
 
@@ -131,7 +131,11 @@ def test_native_docstrings_are_the_python_ones(tmp_path, monkeypatch) -> None:
         '    \'\'\' + x\n\n\nclass Three:\n    \u00a0"""\u2003 padded \u3000"""\n\n\n'
         'def four():\n    b"""caf\xe9"""\n\n\ndef five():\n    x = 1\n\n\ndef six():\n    """never closed\n'
         '    goes on\n'.encode("utf-8").replace(b"caf\xc3\xa9", b"caf\xe9"))
-    paths = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.py"))
+    # Comments above C definitions: block and line comments, closing markers, blank comment lines, Latin-1 bytes.
+    (tmp_path / "comments.c").write_bytes(
+        b"/* Adds one.\n * Carefully. */\nint inc(int x) { return x + 1; }\n\n// caf\xe9 \xc2\xa0\n//\n"
+        b"// twice */\nint dec(int x) { return x - 1; }\n/**\n */\nint none(void) { return 0; }\n")
+    paths = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.suffix in (".py", ".c", ".h"))
     defs = run_ctags(str(tmp_path), paths, 60, 2048)
     by_native = enrich.enrich(tmp_path, defs, IngestConfig())
     monkeypatch.setattr(enrich, "native", None)
@@ -140,6 +144,8 @@ def test_native_docstrings_are_the_python_ones(tmp_path, monkeypatch) -> None:
     docs = {row["name"]: row["doc"] for row in by_native.filter(pc.equal(by_native["path"], "docs.py")).to_pylist()}
     assert docs == {"one": "One line.", "two": "First\nsecond", "Three": "padded", "four": "caf\ufffd", "five": "",
                     "six": "never closed\ngoes on"}
+    comments = {row["name"]: row["doc"] for row in by_native.filter(pc.equal(by_native["path"], "comments.c")).to_pylist()}
+    assert comments == {"inc": "Adds one.\nCarefully.", "dec": "caf\ufffd\ntwice", "none": ""}
     assert sum(1 for doc in by_native["doc"].to_pylist() if doc) > 300  # ForkLift's own docstrings
 
 
