@@ -647,6 +647,25 @@ static const unsigned char *find_bytes(Text text, const char *needle, size_t len
     return NULL;
 }
 
+/* Texts laid end to end, with each one's end offset: how the doc helpers hand back a column. */
+typedef struct {
+    Buffer data, ends;
+} Texts;
+
+static int texts_close_one(Texts *texts) {
+    int64_t end = (int64_t)texts->data.size;
+    return buffer_add(&texts->ends, &end, sizeof end);
+}
+
+/* (ends, data) as bytes, or NULL with MemoryError when `failed`; the buffers are freed either way. */
+static PyObject *texts_result(Texts *texts, int failed) {
+    PyObject *result = failed ? PyErr_NoMemory()
+                              : Py_BuildValue("(NN)", as_bytes(&texts->ends), as_bytes(&texts->data));
+    free(texts->data.data);
+    free(texts->ends.data);
+    return result;
+}
+
 typedef struct {
     const unsigned char *data;
     const int64_t *starts, *ends;
@@ -722,9 +741,10 @@ PyDoc_STRVAR(python_docstrings_doc,
 
 static PyObject *python_docstrings(PyObject *module, PyObject *args) {
     Py_buffer data, starts, ends, firsts, stops;
-    Buffer docs = {0}, doc_ends = {0};
+    Texts docs;
     PyObject *result = NULL;
     int failed = 0;
+    memset(&docs, 0, sizeof docs);
     (void)module;
     if (!PyArg_ParseTuple(args, "y*y*y*y*y*", &data, &starts, &ends, &firsts, &stops)) return NULL;
     {
@@ -740,19 +760,12 @@ static PyObject *python_docstrings(PyObject *module, PyObject *args) {
             PyErr_SetString(PyExc_ValueError, "lines must lie in the data, and definitions in the lines");
         } else {
             Py_BEGIN_ALLOW_THREADS
-            for (Py_ssize_t i = 0; i < count && !failed; i++) {
-                int64_t end;
-                failed = python_docstring(&lines, first[i], stop[i], &docs) < 0;
-                end = (int64_t)docs.size;
-                failed = failed || buffer_add(&doc_ends, &end, sizeof end) < 0;
-            }
+            for (Py_ssize_t i = 0; i < count && !failed; i++)
+                failed = python_docstring(&lines, first[i], stop[i], &docs.data) < 0 || texts_close_one(&docs) < 0;
             Py_END_ALLOW_THREADS
-            if (failed) PyErr_NoMemory();
-            else result = Py_BuildValue("(NN)", as_bytes(&doc_ends), as_bytes(&docs));
+            result = texts_result(&docs, failed);
         }
     }
-    free(docs.data);
-    free(doc_ends.data);
     PyBuffer_Release(&data);
     PyBuffer_Release(&starts);
     PyBuffer_Release(&ends);
@@ -770,9 +783,10 @@ PyDoc_STRVAR(comment_docs_doc,
 
 static PyObject *comment_docs(PyObject *module, PyObject *args) {
     Py_buffer data, firsts, ends, markers, tops, bottoms;
-    Buffer docs = {0}, doc_ends = {0};
+    Texts docs;
     PyObject *result = NULL;
     int failed = 0;
+    memset(&docs, 0, sizeof docs);
     (void)module;
     if (!PyArg_ParseTuple(args, "y*y*y*y*y*y*", &data, &firsts, &ends, &markers, &tops, &bottoms)) return NULL;
     {
@@ -788,7 +802,7 @@ static PyObject *comment_docs(PyObject *module, PyObject *args) {
         } else {
             Py_BEGIN_ALLOW_THREADS
             for (Py_ssize_t i = 0; i < count && !failed; i++) {
-                int64_t doc_end, parts = 0;
+                int64_t parts = 0;
                 for (int64_t line = top[i]; line <= bottom[i] && !failed; line++) {
                     const unsigned char *start = (const unsigned char *)data.buf + first[line] + marker[line];
                     Text text = {start, (const unsigned char *)data.buf + end[line]};
@@ -799,19 +813,15 @@ static PyObject *comment_docs(PyObject *module, PyObject *args) {
                         text = strip_text(text);
                     }
                     if (text.end == text.start) continue;
-                    failed = (parts++ && buffer_add(&docs, "\n", 1) < 0) ||
-                             buffer_add(&docs, text.start, (size_t)(text.end - text.start)) < 0;
+                    failed = (parts++ && buffer_add(&docs.data, "\n", 1) < 0) ||
+                             buffer_add(&docs.data, text.start, (size_t)(text.end - text.start)) < 0;
                 }
-                doc_end = (int64_t)docs.size;
-                failed = failed || buffer_add(&doc_ends, &doc_end, sizeof doc_end) < 0;
+                failed = failed || texts_close_one(&docs) < 0;
             }
             Py_END_ALLOW_THREADS
-            if (failed) PyErr_NoMemory();
-            else result = Py_BuildValue("(NN)", as_bytes(&doc_ends), as_bytes(&docs));
+            result = texts_result(&docs, failed);
         }
     }
-    free(docs.data);
-    free(doc_ends.data);
     PyBuffer_Release(&data);
     PyBuffer_Release(&firsts);
     PyBuffer_Release(&ends);
