@@ -109,6 +109,26 @@ def test_python_that_defeats_a_lexer_still_ingests(tmp_path, workspace) -> None:
     assert max(lines) == 7  # nothing inside the string left open at the end
 
 
+C_LEXER_TRAP = (
+    b"int ok(void) { return safe(1); }\n"
+    b"\xff int \x80x(1); \"never closed(2)\n"  # stray bytes; a string left open ends with its line
+    b"int after(void) { return safe(3); }\n"
+    + (b"(" * 200 + b"\n") * 100  # brackets no parser would nest
+    + b"#define M(x) \\\n  safe(x)\n"  # a macro's body over a continued line
+    + b"/* a comment left open to the end\nsafe(4);\n"
+)
+
+
+def test_c_that_defeats_a_lexer_still_ingests(tmp_path, workspace) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "trap.c").write_bytes(C_LEXER_TRAP)
+    summary = ingest(str(repo), "ctrap", workspace, IngestConfig(c_references="lexical"))
+    assert summary["c_references_from"] == "lexical"
+    uses = IndexReader(workspace.project("ctrap")).table("raw_uses").to_pylist()
+    assert sorted(u["line"] for u in uses if u["name"] == "safe") == [1, 3, 105]  # nothing from the open comment
+
+
 def test_project_name_with_a_trailing_newline_is_refused() -> None:
     with pytest.raises(BadInputError, match="not allowed"):
         check_project_name("demo\n")
