@@ -64,8 +64,10 @@ class FileDelta:
         return {"files_added": len(self.added), "files_changed": len(self.changed), "files_removed": len(self.removed)}
 
 
-def load_previous(paths: ProjectPaths, config: IngestConfig, extractor: str) -> PreviousIndex | None:
-    """The previous index when it can be built on: same extractor and extraction settings, uses kept."""
+def load_previous(paths: ProjectPaths, config: IngestConfig, extractor: str,
+                  c_references: str = "") -> PreviousIndex | None:
+    """The previous index when it can be built on: same extractor and extraction settings, C references from the
+    same source as this run's (`c_references`: "auto" resolves by what the machine has), uses kept."""
     if not (paths.manifest.is_file() and paths.table(RAW_USES).is_file() and paths.table("files").is_file()):
         return None
     from forklift_core import __version__
@@ -77,6 +79,8 @@ def load_previous(paths: ProjectPaths, config: IngestConfig, extractor: str) -> 
     now = config.to_dict()
     if manifest.get("extractor") != extractor or any(before.get(k) != now.get(k) for k in _SAME_RUN):
         return None
+    if manifest.get("c_references_from") not in ("", None, c_references):
+        return None  # its C files' uses came from another source: mixing the two would not match a fresh ingest
     files = pq.read_table(paths.table("files"), columns=["path", "sha1"])
     return PreviousIndex(manifest, dict(zip(files.column("path").to_pylist(), files.column("sha1").to_pylist())), paths)
 

@@ -26,8 +26,8 @@ from forklift_core.ingest.incremental import (RAW_USES, USES_SCHEMA, FileDelta, 
                                               symbol_changes)
 from forklift_core.ingest.cscope import cscope_version
 from forklift_core.ingest.ctags import ctags_version
-from forklift_core.ingest.extraction import (Extraction, WarmPool, c_type_names, choose_extractor, read_parts,
-                                             release_memory)
+from forklift_core.ingest.extraction import (Extraction, WarmPool, c_references_from, c_type_names, choose_extractor,
+                                             read_parts, release_memory)
 from forklift_core.ingest.refs import Resolver, file_batches
 from forklift_core.ingest.sources import SourceTree, open_source
 from forklift_core.ingest.tables import IndexStaging, value_counts
@@ -55,7 +55,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
     with ExitStack() as cleanup:
         cleanup.callback(tree.close)
         parts_dir = cleanup.enter_context(_parts_folder(paths))
-        previous = load_previous(paths, config, extractor) if config.incremental else None
+        previous = load_previous(paths, config, extractor, c_references_from(config)) if config.incremental else None
         # A first ingest: workers start during the walk, and read the first ctags chunks while it goes on.
         warm = cleanup.enter_context(WarmPool(config, tree.root, parts_dir, extractor)) if previous is None else None
         mark = time.perf_counter()

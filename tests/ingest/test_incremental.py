@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pyarrow.parquet as pq
+import pytest
 
 from forklift_core.config import IngestConfig
 from forklift_core.ingest.index import ingest
@@ -59,3 +60,18 @@ def test_other_extraction_settings_mean_a_full_ingest(workspace) -> None:
     ingest(str(POLYGLOT), "p", workspace)
     again = ingest(str(POLYGLOT), "p", workspace, IngestConfig(snippet_max_lines=5))
     assert again["reingest"] is False
+
+
+def test_c_references_from_another_source_than_last_time_mean_a_full_ingest(workspace, monkeypatch) -> None:
+    import forklift_core.ingest.extraction as extraction
+    from forklift_core.ingest.cscope import cscope_available
+
+    if not cscope_available():
+        pytest.skip("cscope is not installed")
+    monkeypatch.setattr(extraction, "native_available", lambda: False)  # a build without the native helpers
+    first = ingest(str(POLYGLOT), "p", workspace)
+    monkeypatch.undo()
+    again = ingest(str(POLYGLOT), "p", workspace)  # the same settings, but "auto" now resolves to the native scan
+    assert (first["c_references_from"], again["c_references_from"]) == ("cscope", "lexical")
+    assert again["reingest"] is False
+    assert ingest(str(POLYGLOT), "p", workspace)["reingest"] is True  # the same source again: built on
