@@ -329,7 +329,8 @@ class WarmPool:
     def take(self) -> tuple[ProcessPoolExecutor | None, list[list[str]], list[Future]]:  # type: ignore[type-arg]
         """The workers, the chunks handed to them and their futures, for an Extraction to own from now on."""
         pool, self.pool = self.pool, None
-        return pool, self.chunks[:len(self.futures)], self.futures
+        handed, self.futures = self.futures, []  # their results (a kernel's outlines) are held only once
+        return pool, self.chunks[:len(handed)], handed
 
 
 class Extraction:
@@ -376,6 +377,7 @@ class Extraction:
         tree_parts = self.parts[len(plan.ctags):]
         first = self._ahead + [self.pool.submit(ctags_task, where, paths, config, str(part))
                                for paths, part in list(zip(plan.ctags, self.parts))[len(self._ahead):]]
+        self._ahead = []
         self._scanned = [self.pool.submit(python_calls_task, where, paths) for paths in plan.python]
         self._parsed = [self.pool.submit(treesitter_task, where, batch, plan.treesitter_definitions, config.references,
                                          config, str(part)) for batch, part in zip(plan.treesitter, tree_parts)]
