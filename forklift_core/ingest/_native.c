@@ -1,4 +1,5 @@
-/* The parts of an ingest that Python cannot do at speed: the C scan and caller spans.
+/* The parts of an ingest that Python cannot do at speed: the C and Python call scans, docstrings and comment
+ * docs, each line's first text byte, and caller spans. Each has a Python way beside it (ingest/native.py).
  *
  * C call sites and type uses by a lexical scan:
  * The lexer reads C the way cscope's does for what ForkLift keeps of it: comments, strings, character literals
@@ -120,6 +121,8 @@ static inline int is_digit(unsigned char c) { return (unsigned)(c - '0') < 10u; 
 static inline int is_name_start(unsigned char c) { return c == '_' || (unsigned)((c | 0x20) - 'a') < 26u; }
 static inline int is_name_byte(unsigned char c) { return is_name_start(c) || is_digit(c); }
 static inline int is_blank(unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
+/* An ASCII byte str.strip() removes: tab to CR, and 0x1C to space. */
+static inline int is_strip_space(unsigned char c) { return (c >= 9 && c <= 13) || (c >= 28 && c <= 32); }
 
 static int emit(Uses *uses, int32_t file, int64_t line, uint8_t kind, const char *name, size_t length) {
     int64_t end;
@@ -612,7 +615,7 @@ static PyObject *python_calls(PyObject *module, PyObject *args) {
 static size_t space_at(const unsigned char *at, const unsigned char *end) {
     size_t left = (size_t)(end - at);
     if (!left) return 0;
-    if ((at[0] >= 9 && at[0] <= 13) || (at[0] >= 28 && at[0] <= 32)) return 1;
+    if (is_strip_space(at[0])) return 1;
     if (left >= 2 && at[0] == 0xC2 && (at[1] == 0x85 || at[1] == 0xA0)) return 2;
     if (left >= 3 && ((at[0] == 0xE1 && at[1] == 0x9A && at[2] == 0x80) ||
                       (at[0] == 0xE2 && at[1] == 0x80 && (at[2] <= 0x8A || at[2] == 0xA8 || at[2] == 0xA9 ||
@@ -852,7 +855,7 @@ static PyObject *first_text(PyObject *module, PyObject *args) {
         Py_ssize_t count = starts.len / 8;
         for (Py_ssize_t i = 0; i < count; i++) {
             int64_t at = start[i] < 0 ? 0 : start[i], stop = end[i] > data.len ? data.len : end[i];
-            while (at < stop && ((bytes[at] >= 9 && bytes[at] <= 13) || (bytes[at] >= 28 && bytes[at] <= 32))) at++;
+            while (at < stop && is_strip_space(bytes[at])) at++;
             first[i] = at < stop ? at : end[i];
         }
     }

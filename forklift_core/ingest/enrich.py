@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from forklift_core.config import IngestConfig
 from forklift_core.ingest.buffers import as_text, byte_ranges
 from forklift_core.ingest.languages import TYPE_KINDS, language_named
-from forklift_core.ingest.native import native
+from forklift_core.ingest.native import int64_columns, laid_out_column, native
 from forklift_core.ingest.tables import as_numpy, dictionary_codes
 from forklift_core.records import Symbol, arrow_schema, symbol_ids
 
@@ -94,8 +94,7 @@ def _first_text(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray, steps:
     still unresolved after them are searched over their whole length.
     """
     if native is not None:
-        return np.frombuffer(native.first_text(buffer, np.ascontiguousarray(starts, np.int64),
-                                               np.ascontiguousarray(ends, np.int64)), np.int64).copy()
+        return np.frombuffer(native.first_text(buffer, *int64_columns(starts, ends)), np.int64).copy()
     first = ends.copy()
     pending = np.arange(len(starts))
     for column in range(steps):
@@ -272,24 +271,13 @@ def _docs_in_native_code(lines: _Lines, spans: _DocSpans, limit: int) -> pa.Arra
     # A definition that is no Python def/class gets an empty body to look in (first line = stop line).
     stop = np.where(spans.python_container, floor + np.clip(spans.end, 0, lines.file_first_line[spans.file_of + 1] - floor),
                     spans.top)
-    docstrings = _texts(*native.python_docstrings(lines.data, *_int64(lines.starts, lines.text_ends, spans.top, stop)))
+    docstrings = laid_out_column(*native.python_docstrings(lines.data, *int64_columns(lines.starts, lines.text_ends, spans.top, stop)))
     # No comment: an empty range (top after bottom).
     tops, bottoms = np.where(spans.has_comment, spans.comment_top, 1), np.where(spans.has_comment, spans.comment_end, 0)
-    comments = _texts(*native.comment_docs(lines.data, *_int64(lines.first, lines.text_ends, _comment_markers(lines),
+    comments = laid_out_column(*native.comment_docs(lines.data, *int64_columns(lines.first, lines.text_ends, _comment_markers(lines),
                                                               tops, bottoms)))
     docs = pc.if_else(pc.greater(pc.binary_length(docstrings), 0), docstrings, comments)
     return pc.utf8_slice_codeunits(as_text(docs), 0, limit).cast(pa.string())
-
-
-def _int64(*columns: np.ndarray) -> list[np.ndarray]:
-    """Columns as contiguous int64 arrays, as the native helpers read them."""
-    return [np.ascontiguousarray(column, dtype=np.int64) for column in columns]
-
-
-def _texts(ends: bytes, data: bytes) -> pa.Array:
-    """Texts laid end to end (each one's end offset in `ends`, int64) as a binary column."""
-    offsets = np.concatenate([[0], np.frombuffer(ends, np.int64)])
-    return pa.Array.from_buffers(pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def _comment_markers(lines: _Lines) -> np.ndarray:

@@ -41,6 +41,17 @@ def laid_end_to_end(root: str, paths: Sequence[str]) -> tuple[bytes, bytes, list
     return b"".join(texts), np.array(ends, np.int64).tobytes(), kept
 
 
+def int64_columns(*columns: np.ndarray) -> list[np.ndarray]:
+    """Columns as contiguous int64 arrays, as the native helpers read them."""
+    return [np.ascontiguousarray(column, dtype=np.int64) for column in columns]
+
+
+def laid_out_column(ends: bytes, data: bytes) -> pa.LargeBinaryArray:
+    """Byte strings laid end to end in `data` (each one's end offset in `ends`, int64) as one binary column."""
+    offsets = np.concatenate([[0], np.frombuffer(ends, np.int64)])
+    return pa.Array.from_buffers(pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
 def uses_columns(paths: list[str], files: bytes, lines: bytes, kinds: bytes, name_ends: bytes,
                  names: bytes) -> pa.Table:
     """A native scan's output (each use's file, line, kind: uint8 0 call or 1 use, name end; the names) as
@@ -48,10 +59,8 @@ def uses_columns(paths: list[str], files: bytes, lines: bytes, kinds: bytes, nam
     count = len(lines) // 8
     if not count:
         return USES_SCHEMA.empty_table()
-    offsets = np.concatenate([[0], np.frombuffer(name_ends, np.int64)])
     # Names are copied from the source as bytes: decoded as Python would (a byte that is not UTF-8 becomes U+FFFD).
-    name_column = as_text(pa.Array.from_buffers(pa.large_binary(), count,
-                                                [None, pa.py_buffer(offsets), pa.py_buffer(names)]))
+    name_column = as_text(laid_out_column(name_ends, names))
     return pa.table({"path": pa.DictionaryArray.from_arrays(pa.array(np.frombuffer(files, np.int32)),
                                                            pa.array(paths, pa.string())),
                      "line": pa.array(np.frombuffer(lines, np.int64)),

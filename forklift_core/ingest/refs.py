@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from forklift_core.ingest.languages import TYPE_KINDS, language_for
-from forklift_core.ingest.native import native
+from forklift_core.ingest.native import int64_columns, native
 from forklift_core.ingest.tables import as_numpy, dictionary_codes
 from forklift_core.records import FileRecord, Reference, arrow_schema
 
@@ -42,8 +42,7 @@ def _parents(starts: np.ndarray, ends: np.ndarray, files: np.ndarray) -> np.ndar
     """For each caller span (sorted by file, then start, end, id): the latest earlier span of its file that
     contains its start, or -1. Walking back through parents skips every span that cannot contain it."""
     if native is not None:  # the same loop in native code: a kernel's 600,000 spans in 10 ms, not 1.2 s
-        columns = (np.ascontiguousarray(column, dtype=np.int64) for column in (starts, ends, files))
-        return np.frombuffer(native.span_parents(*columns), dtype=np.int64).copy()
+        return np.frombuffer(native.span_parents(*int64_columns(starts, ends, files)), dtype=np.int64).copy()
     parent = np.full(len(starts), -1, dtype=np.int64)
     for i in range(1, len(starts)):
         j = i - 1
