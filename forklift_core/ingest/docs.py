@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from pathlib import Path
-from typing import Iterable
-
 from forklift_core.records import Doc, FileRecord
 
 _MODULE_DOCSTRING = re.compile(r'^\s*(?:#[^\n]*\n|\s)*[rRuU]?("""|\'\'\')(.*?)\1', re.DOTALL)
+_DOCSTRING_SPAN = 20_000  # characters of a module a docstring is looked for in
 _NOISE = re.compile(r"^\s*(<|!\[|\[!\[|---|===|\||```)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*)|^(.+)\n[=-]{3,}\s*$", re.MULTILINE)
 
@@ -54,24 +52,19 @@ def readme_opening(text: str, max_chars: int) -> tuple[str, str]:
 
 def module_docstring(text: str, max_chars: int) -> str:
     """A Python module's docstring, if it opens the file."""
-    match = _MODULE_DOCSTRING.match(text[:20_000])
+    match = _MODULE_DOCSTRING.match(text[:_DOCSTRING_SPAN])
     return " ".join(match.group(2).split())[:max_chars] if match else ""
 
 
-def extract_docs(root: Path, files: Iterable[FileRecord], max_chars: int = 1500) -> list[Doc]:
-    """READMEs (any folder) and docstrings of Python modules and packages."""
-    docs: list[Doc] = []
-    for record in files:
-        name = posixpath.basename(record.path)
-        directory = posixpath.dirname(record.path)
-        if name.upper().startswith("README") and record.category in ("doc", "other"):
-            title, prose = readme_opening((root / record.path).read_text(encoding="utf-8", errors="replace"), max_chars)
-            if prose:
-                docs.append(Doc(record.path, directory, "readme", title, prose))
-        elif record.language == "Python":
-            with open(root / record.path, encoding="utf-8", errors="replace") as handle:
-                head = handle.read(20_000)
-            text = module_docstring(head, max_chars)
-            if text:
-                docs.append(Doc(record.path, directory, "module_docstring", name, text))
-    return docs
+def doc_of(record: FileRecord, data: bytes, max_chars: int = 1500) -> Doc | None:
+    """A README's opening (any folder) or a Python module's docstring, from the file's bytes (the walk's read)."""
+    name = posixpath.basename(record.path)
+    directory = posixpath.dirname(record.path)
+    if name.upper().startswith("README") and record.category in ("doc", "other"):
+        title, prose = readme_opening(data.decode("utf-8", "replace"), max_chars)
+        return Doc(record.path, directory, "readme", title, prose) if prose else None
+    if record.language == "Python":
+        # A docstring is looked for in the first 20,000 characters: at most four bytes each.
+        text = module_docstring(data[:_DOCSTRING_SPAN * 4].decode("utf-8", "replace"), max_chars)
+        return Doc(record.path, directory, "module_docstring", name, text) if text else None
+    return None

@@ -32,7 +32,8 @@ from forklift_core.ingest.pycalls import python_uses
 from forklift_core.ingest.incremental import uses_table
 from forklift_core.ingest.native import native_available
 from forklift_core.ingest.tables import to_table
-from forklift_core.ingest.treesitter import FileTask, extract_batch, make_pool, treesitter_available, treesitter_tasks
+from forklift_core.ingest.treesitter import FileTask, extract_batch, treesitter_available, treesitter_tasks
+from forklift_core.ingest.workers import make_pool
 from forklift_core.progress import Progress
 from forklift_core.records import FileRecord, Symbol, symbol_outline
 

@@ -19,7 +19,6 @@ import pyarrow as pa
 from forklift_core import __version__
 from forklift_core.config import IngestConfig
 from forklift_core.ingest.build import extract_build_facts
-from forklift_core.ingest.docs import extract_docs
 from forklift_core.ingest.history import file_history
 from forklift_core.ingest.incremental import (RAW_USES, USES_SCHEMA, FileDelta, carried_symbol_rows,
                                               carried_symbols, carried_uses, file_delta, load_previous,
@@ -99,7 +98,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
                                                     config.references)
                 timings["references"] = time.perf_counter() - mark
                 build_facts = extract_build_facts(tree.root, walked.files)
-                docs = extract_docs(tree.root, walked.files, config.doc_max_chars)
+                docs = walked.docs
                 # History only for the user's own checkout or ForkLift's clone; git never runs inside an upload.
                 history = file_history(tree.root, [f.path for f in walked.files]) if tree.kind in ("path", "git") else []
                 progress.report(0.95, "writing the index")

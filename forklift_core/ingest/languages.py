@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 # Canonical kinds every extractor emits; ctags and tree-sitter kinds are mapped onto these.
 TYPE_KINDS = frozenset({"class", "struct", "interface", "trait", "enum", "union", "type", "impl"})
@@ -205,7 +204,15 @@ _BY_NAME = {spec.name: spec for spec in LANGUAGES}
 @lru_cache(maxsize=1 << 16)  # asked once per tag and per name use: a kernel tree asks millions of times
 def language_for(path: str) -> LanguageSpec | None:
     """The language of a repo-relative path, by its extension; None when it is not code."""
-    return _BY_EXTENSION.get(PurePosixPath(path).suffix.lower())
+    return _BY_EXTENSION.get(_suffix(path))
+
+
+def _suffix(path: str) -> str:
+    """A path's extension in lower case, as PurePosixPath.suffix gives it (string operations: a path object per
+    walked file was a tenth of the walk)."""
+    name = path.rpartition("/")[2]
+    dot = name.rfind(".")
+    return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
 
 
 def language_named(name: str) -> LanguageSpec:
@@ -215,12 +222,12 @@ def language_named(name: str) -> LanguageSpec:
 
 def file_category(path: str) -> str:
     """'code', 'doc', 'build' or 'other' for a repo-relative path."""
-    posix = PurePosixPath(path)
-    if posix.name in BUILD_FILENAMES:
+    name = path.rpartition("/")[2]
+    if name in BUILD_FILENAMES:
         return "build"
     if language_for(path) is not None:
         return "code"
-    if posix.suffix.lower() in DOC_EXTENSIONS or posix.name.upper().startswith(("README", "CONTRIBUTING")):
+    if _suffix(path) in DOC_EXTENSIONS or name.upper().startswith(("README", "CONTRIBUTING")):
         return "doc"
     return "other"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple, Sequence
@@ -118,9 +117,3 @@ def treesitter_tasks(paths_and_languages: Sequence[tuple[str, str]]) -> list[Fil
     return [FileTask(p, lang) for p, lang in paths_and_languages
             if lang and language_named(lang).treesitter_name and language_for(p) is not None]
 
-
-def make_pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool for tree-sitter work (separate processes: parsing holds the GIL)."""
-    import multiprocessing
-
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))

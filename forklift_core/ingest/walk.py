@@ -15,10 +15,11 @@ from typing import Callable
 import pathspec
 
 from forklift_core.config import IngestConfig
+from forklift_core.ingest.docs import doc_of
 from forklift_core.ingest.languages import file_category, language_for
 from forklift_core.ingest.names import unsafe_name_reason
 from forklift_core.progress import Progress
-from forklift_core.records import FileRecord
+from forklift_core.records import Doc, FileRecord
 
 GENERATED_NAME_PATTERNS = (
     "*.min.js", "*.min.css", "*_pb2.py", "*_pb2_grpc.py", "*.pb.go", "*.pb.cc", "*.pb.h",
@@ -35,9 +36,10 @@ _GENERATED_NAME = re.compile("|".join(fnmatch.translate(p) for p in GENERATED_NA
 
 @dataclass
 class WalkResult:
-    """Files kept (with their text) and files skipped, by reason."""
+    """Files kept and files skipped, by reason, with the docs read from the kept files' text on the way."""
 
     files: list[FileRecord] = field(default_factory=list)
+    docs: list[Doc] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     warnings: Counter[str] = field(default_factory=Counter)
 
@@ -77,15 +79,15 @@ def count_lines(data: bytes) -> int:
     return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
-def classify_content(rel: str, data: bytes, config: IngestConfig, lines: int | None = None) -> str | None:
-    """The skip reason for a file's bytes, or None to keep it (`lines`: its line count, when already known)."""
+def classify_content(rel: str, data: bytes, config: IngestConfig, lines: int, is_code: bool) -> str | None:
+    """The skip reason for a file's bytes (`lines` of them; `is_code`: its name is of a language), or None to keep
+    it."""
     head = data[:_SNIFF_BYTES]
     if b"\0" in head:
         return "binary"
     if _GENERATED_NAME.match(os.path.basename(rel)):
         return "generated"
-    lines = count_lines(data) if lines is None else lines
-    if language_for(rel) and len(data) > 2048 and len(data) / max(lines, 1) > config.minified_avg_line:
+    if is_code and len(data) > 2048 and len(data) / max(lines, 1) > config.minified_avg_line:
         return "minified"
     # The substring test first: the marker's regex is tried at every line start of every file otherwise.
     if b"generated" in head and _GENERATED_MARKER.search(head):
@@ -95,8 +97,9 @@ def classify_content(rel: str, data: bytes, config: IngestConfig, lines: int | N
 
 def walk_tree(root: Path, config: IngestConfig, progress: Progress,
               on_file: Callable[[FileRecord], None] | None = None) -> WalkResult:
-    """Every indexable file under root, checked with lstat/realpath so nothing outside root is read; `on_file`
-    sees each kept file as it is found."""
+    """Every indexable file under root, checked with lstat/realpath so nothing outside root is read, and the docs
+    of its READMEs and Python modules (from the bytes read for the hash); `on_file` sees each kept file as it is
+    found."""
     result = WalkResult()
     root_real = os.path.realpath(root)
     rules = _IgnoreRules()
@@ -135,53 +138,58 @@ def walk_tree(root: Path, config: IngestConfig, progress: Progress,
             if seen % 500 == 0:
                 progress.report(0.2 + min(seen / 50_000, 1.0) * 0.05, f"walking: {seen} files seen")
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            record, reason = _read_file(inside, dirpath, name, rel, rules, max_bytes, config)
+            record, reason, data = _read_file(inside, dirpath, name, rel, rules, max_bytes, config)
             if record is None:
                 result.skipped[reason] += 1
                 continue
             if reason:
                 result.warnings[reason] += 1
             result.files.append(record)
+            doc = doc_of(record, data, config.doc_max_chars)
+            if doc is not None:
+                result.docs.append(doc)
             if on_file is not None:
                 on_file(record)
     return result
 
 
 def _read_file(inside: bool, dirpath: str, name: str, rel: str, rules: _IgnoreRules, max_bytes: int,
-               config: IngestConfig) -> tuple[FileRecord | None, str | None]:
-    """(record, warning) for a kept file, or (None, skip reason); `inside`: its folder resolves inside the root."""
+               config: IngestConfig) -> tuple[FileRecord | None, str | None, bytes]:
+    """(record, warning, its bytes) for a kept file, or (None, skip reason, b''); `inside`: its folder resolves
+    inside the root."""
     full = os.path.join(dirpath, name)
     unsafe = unsafe_name_reason(name)
     if unsafe:
-        return None, unsafe
+        return None, unsafe, b""
     if rules.ignored(rel, is_dir=False):
-        return None, "gitignored"
+        return None, "gitignored", b""
     try:
         info = os.lstat(full)
     except OSError:
-        return None, "unreadable"
+        return None, "unreadable", b""
     if stat.S_ISLNK(info.st_mode):
-        return None, "symlink"
+        return None, "symlink", b""
     if not stat.S_ISREG(info.st_mode):
-        return None, "special"
+        return None, "special", b""
     if not inside:
-        return None, "outside_tree"
+        return None, "outside_tree", b""
     if info.st_size > max_bytes:
-        return None, "oversized"
+        return None, "oversized", b""
     try:
         # O_NOFOLLOW: a file swapped for a symlink after lstat is not followed.
         fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with os.fdopen(fd, "rb") as handle:
             data = handle.read(max_bytes + 1)
     except OSError:
-        return None, "unreadable"
+        return None, "unreadable", b""
     if len(data) > max_bytes:
-        return None, "oversized"
+        return None, "oversized", b""
     lines = count_lines(data)
-    reason = classify_content(rel, data, config, lines)
-    if reason:
-        return None, reason
     spec = language_for(rel)
+    reason = classify_content(rel, data, config, lines, is_code=spec is not None)
+    if reason:
+        return None, reason, b""
+
     try:
         data.decode("utf-8")
         warning = None
@@ -189,4 +197,4 @@ def _read_file(inside: bool, dirpath: str, name: str, rel: str, rules: _IgnoreRu
         warning = "non_utf8"  # kept and decoded leniently later, but counted
     record = FileRecord(rel, file_category(rel), spec.name if spec else "", len(data), lines,
                         hashlib.sha1(data).hexdigest())
-    return record, warning
+    return record, warning, data

@@ -263,7 +263,7 @@ def test_no_reference_resolves_across_unrelated_languages(workspace) -> None:
 @pytest.mark.parametrize("extractor", ["ctags", "tree-sitter"])
 def test_worker_processes_and_the_inline_path_build_the_same_index(workspace, monkeypatch, extractor: str) -> None:
     import forklift_core.ingest.extraction as extraction
-    from forklift_core.ingest.treesitter import make_pool
+    from forklift_core.ingest.workers import make_pool
 
     if extractor == "ctags" and not ctags_version():
         pytest.skip("Universal Ctags is not installed")
