@@ -412,6 +412,8 @@ static const char *const PY_KEYWORDS[] = {"and", "as", "assert", "async", "await
                                           "for", "from", "global", "if", "import", "in", "is", "lambda", "not", "or",
                                           "pass", "raise", "return", "while", "with", "yield", NULL};
 static NameSet py_keywords;
+/* The bytes that open a comment or a string literal. */
+static const unsigned char PY_OPENS_TEXT[256] = {['#'] = 1, ['"'] = 1, ['\''] = 1};
 
 /* The end of the string literal whose quote is at `at` (a triple-quoted or unterminated one runs to `end`; a
  * one-line one left open stops before its newline); a backslash always takes the byte after it. */
@@ -469,8 +471,9 @@ static int py_fields(const char *text, size_t start, size_t end, size_t limit, B
 static int py_not_calls(const char *text, size_t begin, size_t end, Buffer *spans) {
     size_t at = begin;
     while (at < end) {
-        size_t line_end = at, word, word_end, rest, colon_ok = 0;
-        while (line_end < end && text[line_end] != '\n') line_end++;
+        size_t word, word_end, rest, colon_ok = 0;
+        const char *newline = memchr(text + at, '\n', end - at);
+        size_t line_end = newline ? (size_t)(newline - text) : end;
         word = at;
         while (word < line_end && (text[word] == ' ' || text[word] == '\t')) word++;
         word_end = word;
@@ -507,6 +510,14 @@ typedef struct {
     size_t offset, length;
 } Call;
 
+/* How many newlines text[from:to] holds (memchr jumps from one to the next). */
+static int64_t newlines_between(const char *text, size_t from, size_t to) {
+    int64_t count = 0;
+    const char *at = text + from, *stop = text + to;
+    while (at < stop && (at = memchr(at, '\n', (size_t)(stop - at))) != NULL) count++, at++;
+    return count;
+}
+
 /* The calls in text[begin:end], read as a whole Python source (so a replacement field is read as one), into
  * `calls` (offsets into text); fields are read to the depth the Python scan allows. */
 static int py_calls(const char *text, size_t begin, size_t end, int depth, Buffer *calls) {
@@ -514,10 +525,13 @@ static int py_calls(const char *text, size_t begin, size_t end, int depth, Buffe
     int failed = 0;
     size_t at = begin;
     while (at < end && !failed) { /* comments and strings, left to right */
-        char c = text[at];
+        char c;
+        while (at < end && !PY_OPENS_TEXT[(unsigned char)text[at]]) at++; /* code between them, at speed */
+        if (at >= end) break;
+        c = text[at];
         if (c == '#') {
-            size_t stop = at;
-            while (stop < end && text[stop] != '\n') stop++;
+            const char *newline = memchr(text + at, '\n', end - at);
+            size_t stop = newline ? (size_t)(newline - text) : end;
             failed = span_add(&strings, at, stop) < 0;
             at = stop;
         } else if (c == '"' || c == '\'') {
@@ -533,7 +547,9 @@ static int py_calls(const char *text, size_t begin, size_t end, int depth, Buffe
     if (!failed) failed = py_not_calls(text, begin, end, &not_calls) < 0;
     for (at = begin; at < end && !failed; at++) { /* each "(" and the name written before it */
         size_t name_end, name_start;
-        if (text[at] != '(') continue;
+        const char *paren = memchr(text + at, '(', end - at);
+        if (!paren) break;
+        at = (size_t)(paren - text);
         name_end = at;
         while (name_end > begin && (text[name_end - 1] == ' ' || text[name_end - 1] == '\t')) name_end--;
         if (name_end > begin && text[name_end - 1] == '\n') { /* a backslash-continued line */
@@ -591,7 +607,8 @@ static int scan_python_file(const char *text, size_t begin, size_t end, int32_t 
     if (count) qsort(calls.data, count, sizeof(Call), call_order);
     for (size_t i = 0; i < count && !failed; i++) {
         const Call *call = (const Call *)calls.data + i;
-        for (; at < call->offset; at++) line += text[at] == '\n';
+        line += newlines_between(text, at, call->offset);
+        at = call->offset;
         failed = emit(uses, file, line, USE_CALL, text + call->offset, call->length) < 0;
     }
     free(calls.data);

@@ -1,4 +1,4 @@
-"""Byte buffers into Arrow text columns without a Python string per row.
+"""Files read once per task, and byte buffers into Arrow text columns without a Python string per row.
 
 Enrichment reads a chunk's files into one buffer and finds every snippet by offsets; these helpers turn many
 (start, stop) ranges of such a buffer into one column, and decode it as UTF-8 the way Python would.
@@ -6,8 +6,25 @@ Enrichment reads a chunk's files into one buffer and finds every snippet by offs
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Sequence
+
 import numpy as np
 import pyarrow as pa
+
+
+def read_files(root: str | Path, paths: Sequence[str]) -> dict[str, bytes]:
+    """The listed files' bytes by path, in order, read once for every job of a task; a file gone since the walk
+    is left out."""
+    found, folder = {}, os.fspath(root)
+    for path in paths:
+        try:  # plain os.path and open: a path object per file was a third of the reading
+            with open(os.path.join(folder, path), "rb") as handle:
+                found[path] = handle.read()
+        except OSError:
+            continue
+    return found
 
 
 def byte_ranges(buffer: bytes, starts: np.ndarray, stops: np.ndarray) -> pa.LargeBinaryArray:

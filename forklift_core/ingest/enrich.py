@@ -8,9 +8,11 @@ counted as ctags counts them: by newline; a CRLF file's snippets use LF.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
@@ -30,6 +32,7 @@ _SPACE = np.zeros(256, dtype=bool)
 _SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _COMMENT_MARKERS = ("///", "//!", "//", "/**", "/*", "*/", "#", "--", "*")
 _PAD = 3  # bytes after the buffer, so the first three bytes of any line can be read without a bounds check
+# (every comment marker and decorator prefix is at most that long)
 
 
 @dataclass
@@ -45,10 +48,11 @@ class _Lines:
     has_cr: np.ndarray  # per file: holds a CR (its snippets get CRLF turned into LF)
 
     @classmethod
-    def read(cls, root: Path, paths: list[str]) -> "_Lines":
+    def read(cls, root: Path, paths: list[str], files: Mapping[str, bytes]) -> "_Lines":
+        """The files' lines: their bytes from `files` (the task's read), else read from disk."""
         parts, has_cr = [], []
         for path in paths:
-            data = (root / path).read_bytes()
+            data = files[path] if path in files else (root / path).read_bytes()
             if data and not data.endswith(b"\n"):
                 data += b"\n"  # a last line without a newline is still a line
             parts.append(data)
@@ -70,15 +74,25 @@ class _Lines:
     def nonblank(self) -> np.ndarray:
         return self.first < self.text_ends
 
-    def starting_with(self, prefixes: tuple[str, ...]) -> np.ndarray:
-        """Per line: its text (spaces stripped) starts with one of the prefixes."""
+    @functools.cached_property
+    def heads(self) -> np.ndarray:
+        """Per line: the first _PAD bytes of its text as one little-endian integer (what a prefix is matched on)."""
         buffer = np.frombuffer(self.data, dtype=np.uint8)
+        heads = np.zeros(len(self.starts), dtype=np.uint32)
+        for offset in range(_PAD):
+            heads |= buffer[self.first + offset].astype(np.uint32) << (8 * offset)
+        return heads
+
+    def starting_with(self, prefixes: tuple[str, ...]) -> np.ndarray:
+        """Per line: its text (spaces stripped) starts with one of the prefixes (each at most _PAD bytes)."""
         found = np.zeros(len(self.starts), dtype=bool)
+        width = self.text_ends - self.first
         for prefix in prefixes:
-            match = self.first + len(prefix) <= self.text_ends
-            for offset, byte in enumerate(prefix.encode()):
-                match &= buffer[self.first + offset] == byte
-            found |= match
+            raw = prefix.encode()
+            if len(raw) > _PAD:
+                raise ValueError(f"a line prefix is at most {_PAD} bytes: {prefix!r}")
+            mask = np.uint32((1 << (8 * len(raw))) - 1)
+            found |= ((self.heads & mask) == int.from_bytes(raw, "little")) & (width >= len(raw))
         return found
 
     def text(self, line: int) -> str:
@@ -144,8 +158,9 @@ def _fill_end_lines(defs: pa.Table, file_of: np.ndarray, file_lines: np.ndarray)
     return end
 
 
-def enrich(root: Path, defs: pa.Table, config: IngestConfig) -> pa.Table:
-    """The symbols table of one chunk's definitions (any DEFINITION_SCHEMA table), sorted by path then line."""
+def enrich(root: Path, defs: pa.Table, config: IngestConfig, files: Mapping[str, bytes] | None = None) -> pa.Table:
+    """The symbols table of one chunk's definitions (any DEFINITION_SCHEMA table), sorted by path then line;
+    `files`: the bytes of files the task already read."""
     schema = arrow_schema(Symbol)
     if not defs.num_rows:
         return schema.empty_table()
@@ -153,7 +168,7 @@ def enrich(root: Path, defs: pa.Table, config: IngestConfig) -> pa.Table:
     # Codes number paths as first met, and the rows are sorted by path: so file i is paths[i].
     file_of, distinct = dictionary_codes(defs["path"].combine_chunks())
     paths = distinct.to_pylist()
-    lines = _Lines.read(root, paths)
+    lines = _Lines.read(root, paths, files or {})
     file_lines = np.diff(lines.file_first_line)
     line = defs["line"].to_numpy()
     end = _fill_end_lines(defs, file_of, file_lines)

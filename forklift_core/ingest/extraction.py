@@ -1,11 +1,12 @@
-"""Extraction in worker processes: ctags chunks with their snippets, tree-sitter batches, C reference shards,
-Python call scans.
+"""Extraction in worker processes: ctags chunks with their snippets and Python calls, tree-sitter batches, C
+reference shards.
 
 Every task runs in a spawned worker (parsing holds the GIL) and hands back Arrow columns; the main process plans,
 schedules, collects, and resolves each finished task's name uses while the workers read on, so all cores stay busy
 to the last task and no million Python objects pile up in it.
 C references come from the native lexical scan (clexical), or cscope when it was not built, Python's from a
-lexical scan (pycalls), the other languages' from one tree-sitter pass. A tree-sitter pass over a
+lexical scan (pycalls) of the bytes a ctags task read for its snippets, the other languages' from one tree-sitter
+pass. A tree-sitter pass over a
 file ctags already read runs only for the references it adds.
 """
 
@@ -28,8 +29,10 @@ from forklift_core.errors import ToolError
 from forklift_core.ingest.ctags import ctags_version, run_ctags
 from forklift_core.ingest.definitions import definitions_table
 from forklift_core.ingest.enrich import enrich
-from forklift_core.ingest.pycalls import python_uses
-from forklift_core.ingest.incremental import uses_table
+from forklift_core.ingest.buffers import read_files
+from forklift_core.ingest.incremental import USES_SCHEMA, uses_table
+from forklift_core.ingest.languages import language_for
+from forklift_core.ingest.pycalls import python_uses_in
 from forklift_core.ingest.native import native_available
 from forklift_core.ingest.tables import to_table
 from forklift_core.ingest.treesitter import FileTask, extract_batch, treesitter_available, treesitter_tasks
@@ -41,7 +44,6 @@ from forklift_core.records import FileRecord, Symbol, symbol_outline
 # process start or a database header is noise.
 CTAGS_CHUNK_BYTES = 4 << 20
 C_SHARD_BYTES = 8 << 20
-PYTHON_BATCH_BYTES = 4 << 20
 TREESITTER_BATCH_FILES = 64
 # Below this many bytes of code the tasks run in this process: starting workers (a second each, importing Arrow
 # and the grammars) would cost more than the parallel work saves.
@@ -57,7 +59,6 @@ class ExtractionPlan:
     ctags: list[list[str]] = field(default_factory=list)
     treesitter: list[list[FileTask]] = field(default_factory=list)
     c_shards: list[list[str]] = field(default_factory=list)  # C files whose references the scan or cscope finds
-    python: list[list[str]] = field(default_factory=list)  # Python files whose calls a lexical scan finds
     treesitter_definitions: bool = False
     c_references: str = ""  # lexical | cscope | tree-sitter | '' (no C file, or references off)
     python_references: str = ""  # lexical | tree-sitter | '' (no Python file, or references off)
@@ -65,7 +66,7 @@ class ExtractionPlan:
     @property
     def task_count(self) -> int:
         """Tasks in all."""
-        return len(self.ctags) + len(self.treesitter) + len(self.c_shards) + len(self.python)
+        return len(self.ctags) + len(self.treesitter) + len(self.c_shards)
 
 
 def keep_part(symbols: pa.Table, part: str) -> pa.Table:
@@ -151,11 +152,8 @@ def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestC
                                   _even_target(sum(f.size for f in by_shard), C_SHARD_BYTES, config.shard_count))
     python_files = [f for f in code if f.language == "Python"]
     if config.references and python_files:
-        # Tree-sitter as the extractor parses every file anyway: its calls then come from that one parse.
-        plan.python_references = "tree-sitter" if plan.treesitter_definitions else config.python_references
-    by_scan = python_files if plan.python_references == "lexical" else []
-    plan.python = chunk_by_size([f.path for f in by_scan], [f.size for f in by_scan],
-                                _even_target(sum(f.size for f in by_scan), PYTHON_BATCH_BYTES, config.shard_count))
+        plan.python_references = "lexical" if python_calls_in_ctags(extractor, config) else "tree-sitter"
+    by_scan = python_files if plan.python_references == "lexical" else []  # the ctags tasks scan them
     skipped = {f.path for f in by_shard} | {f.path for f in by_scan}
     # Tree-sitter reads a file for its definitions (no ctags) or for references nothing cheaper gives.
     wanted = [f for f in code if plan.treesitter_definitions or (config.references and f.path not in skipped)]
@@ -186,10 +184,27 @@ def _releasing(task: Callable[..., T]) -> Callable[..., T]:
 
 
 @_releasing
-def ctags_task(root: str, paths: list[str], config: IngestConfig, part: str) -> pa.Table:
-    """One ctags chunk, in a worker: the files' symbols with their snippets into `part`; their outline back."""
+def ctags_task(root: str, paths: list[str], config: IngestConfig, part: str) -> tuple[pa.Table, pa.Table]:
+    """One ctags chunk, in a worker: the files' symbols with their snippets into `part`; back their outline and
+    the calls of its Python files (scanned from the bytes read for the snippets, when Python calls come from the
+    lexical scan)."""
+    files = read_files(root, paths)
     defs = run_ctags(root, paths, config.ctags_timeout_s, config.ctags_memory_mb)
-    return keep_part(enrich(Path(root), defs, config), part)
+    outline = keep_part(enrich(Path(root), defs, config, files), part)
+    if not python_calls_in_ctags("ctags", config):
+        return outline, USES_SCHEMA.empty_table()
+    return outline, python_uses_in({path: text for path, text in files.items() if _is_python(path)})
+
+
+def python_calls_in_ctags(extractor: str, config: IngestConfig) -> bool:
+    """Whether the ctags tasks find the Python calls: with ctags as the extractor and the lexical scan asked for
+    (tree-sitter as the extractor parses every file anyway, and takes its calls from that parse)."""
+    return extractor == "ctags" and config.references and config.python_references == "lexical"
+
+
+def _is_python(path: str) -> bool:
+    spec = language_for(path)
+    return spec is not None and spec.name == "Python"
 
 
 @_releasing
@@ -199,12 +214,6 @@ def treesitter_task(root: str, tasks: list[FileTask], definitions: bool, referen
     extractor; name uses)."""
     defs, refs = extract_batch(root, tasks, definitions, references)
     return keep_part(enrich(Path(root), definitions_table(defs), config), part), uses_table(refs)
-
-
-@_releasing
-def python_calls_task(root: str, paths: list[str]) -> pa.Table:
-    """One batch of Python files, in a worker: their call sites, by a lexical scan."""
-    return python_uses(root, paths)
 
 
 @_releasing
@@ -362,7 +371,6 @@ class Extraction:
         self._ready_uses: list[pa.Table] = []
         self._shards: list[Future] = []  # type: ignore[type-arg]
         self._parsed: list[Future] = []  # type: ignore[type-arg]
-        self._scanned: list[Future] = []  # type: ignore[type-arg]
 
     def __enter__(self) -> "Extraction":
         return self
@@ -379,14 +387,15 @@ class Extraction:
         first = self._ahead + [self.pool.submit(ctags_task, where, paths, config, str(part))
                                for paths, part in list(zip(plan.ctags, self.parts))[len(self._ahead):]]
         self._ahead = []
-        self._scanned = [self.pool.submit(python_calls_task, where, paths) for paths in plan.python]
         self._parsed = [self.pool.submit(treesitter_task, where, batch, plan.treesitter_definitions, config.references,
                                          config, str(part)) for batch, part in zip(plan.treesitter, tree_parts)]
-        symbols = [symbol_outline(to_table([], Symbol))] + self.collector.gather(first, "ctags")
+        defined = self.collector.gather(first, "ctags")
+        symbols = [symbol_outline(to_table([], Symbol))] + [outline for outline, _ in defined]
+        self._ready_uses = [calls for _, calls in defined if calls.num_rows]
         if plan.treesitter_definitions:  # tree-sitter is the extractor: its batches hold the symbols
             done = self.collector.gather(self._parsed, "tree-sitter")
             symbols += [found for found, _ in done]
-            self._ready_uses = [used for _, used in done]
+            self._ready_uses += [used for _, used in done]
             self._parsed = []
         outline = pa.concat_tables(symbols)
         if plan.c_shards:  # typedef names come from the symbols, so the shards wait for them
@@ -399,7 +408,6 @@ class Extraction:
         """The raw name uses, task by task in a fixed order (each task's files whole), as the tasks end."""
         while self._ready_uses:
             yield self._ready_uses.pop(0)
-        yield from self.collector.in_order(self._scanned, "Python calls")
         yield from self.collector.in_order(self._shards, f"C references ({self.c_references})")
         for _, used in self.collector.in_order(self._parsed, "tree-sitter"):
             yield used

@@ -3,7 +3,6 @@ the glue both native scans share: files laid end to end in, name-use columns out
 
 from __future__ import annotations
 
-from pathlib import Path
 from types import ModuleType
 from typing import Sequence
 
@@ -25,20 +24,9 @@ def native_available() -> bool:
     return native is not None
 
 
-def laid_end_to_end(root: str, paths: Sequence[str]) -> tuple[bytes, bytes, list[str]]:
-    """(the files' bytes laid end to end, each one's end offset as int64 bytes, the paths read): a file gone since
-    the walk is left out (it has no uses)."""
-    texts, ends, kept, total = [], [], [], 0
-    for path in paths:
-        try:
-            text = (Path(root) / path).read_bytes()
-        except OSError:
-            continue
-        texts.append(text)
-        total += len(text)
-        ends.append(total)
-        kept.append(path)
-    return b"".join(texts), np.array(ends, np.int64).tobytes(), kept
+def laid_end_to_end(texts: Sequence[bytes]) -> tuple[bytes, bytes]:
+    """(the files' bytes laid end to end, each one's end offset as int64 bytes), as the native scans read them."""
+    return b"".join(texts), np.cumsum([len(text) for text in texts], dtype=np.int64).tobytes()
 
 
 def int64_columns(*columns: np.ndarray) -> list[np.ndarray]:

@@ -12,13 +12,13 @@ it is used when it was built, and a test holds the two to the same rows.
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pyarrow as pa
 
 from forklift_core.ingest.incremental import USES_SCHEMA
+from forklift_core.ingest.buffers import read_files
 from forklift_core.ingest.native import laid_end_to_end, native, uses_columns
 
 # Comments and string literals (a triple-quoted or unterminated one running to the end): what they hold is not code.
@@ -131,17 +131,18 @@ def python_calls(source: bytes, depth: int = 0) -> list[tuple[int, bytes]]:
 
 
 def python_uses(root: str, paths: Sequence[str]) -> pa.Table:
-    """The call sites of the listed Python files as name-use rows (path, line, name, kind `call`): by the native
-    scan (`_native.c`, the same findings in a seventh of the time) when it was built, else by `python_calls`."""
+    """The call sites of the listed Python files as name-use rows (path, line, name, kind `call`)."""
+    return python_uses_in(read_files(root, paths))  # a file gone since the walk has no uses
+
+
+def python_uses_in(files: Mapping[str, bytes]) -> pa.Table:
+    """The call sites of Python files given by path and bytes, as name-use rows: by the native scan (`_native.c`,
+    the same findings in a seventh of the time) when it was built, else by `python_calls`."""
+    paths = list(files)
     if native is not None:
-        text, ends, kept = laid_end_to_end(root, paths)
-        return uses_columns(kept, *native.python_calls(text, ends))
+        return uses_columns(paths, *native.python_calls(*laid_end_to_end(list(files.values()))))
     path_codes, lines, names = [], [], []
-    for code, path in enumerate(paths):
-        try:
-            source = (Path(root) / path).read_bytes()
-        except OSError:
-            continue  # gone since the walk: it has no uses
+    for code, source in enumerate(files.values()):
         calls = python_calls(source)
         newlines = np.flatnonzero(np.frombuffer(source, dtype=np.uint8) == ord("\n"))
         offsets = np.array([offset for offset, _ in calls], dtype=np.int64)
