@@ -1,6 +1,6 @@
 """ForkLift's Gradio app (a Hugging Face Space runs this file)."""
 
-# Worker processes started with "spawn" (the ingest's pool) import this file as __mp_main__: they need none of the
+# The ingest's worker processes (their fork server, or each spawned one) import this file as __mp_main__: they need none of the
 # UI, so only a real import or run imports Gradio and builds it (two workers importing it took 5 s of every ingest).
 if __name__ != "__mp_main__":
     from forklift_core.ui import build_app

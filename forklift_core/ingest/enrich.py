@@ -144,17 +144,26 @@ def _fill_end_lines(defs: pa.Table, file_of: np.ndarray, file_lines: np.ndarray)
     key = (file_of << 32) + line
     after = np.searchsorted(key, key[missing], side="right")
     same_file = (after < len(key)) & (file_of[np.minimum(after, len(key) - 1)] == file_of[missing])
-    names, scopes = defs["name"].to_pylist(), defs["scope"].to_pylist()
-    for row, nxt, inside in zip(missing.tolist(), after.tolist(), same_file.tolist()):
-        estimate = file_lines[file_of[row]]
-        while inside:
-            scope, name = scopes[nxt], names[row]
-            if not (scope and (scope == name or scope.endswith(("." + name, "::" + name)))):
-                estimate = line[nxt] - 1
+    following = np.minimum(after, len(key) - 1)
+    names = defs["name"].take(pa.array(missing)).to_pylist()
+
+    def nested(scope: str, name: str) -> bool:  # a definition whose scope names `name` sits inside it
+        return bool(scope) and (scope == name or scope.endswith(("." + name, "::" + name)))
+
+    # Most are followed by a definition not nested in them (a field by the next field or method): on columns.
+    estimate = np.where(same_file, line[following] - 1, file_lines[file_of[missing]])
+    inner = [index for index, (name, scope, inside) in
+             enumerate(zip(names, defs["scope"].take(pa.array(following)).to_pylist(), same_file.tolist()))
+             if inside and nested(scope, name)]
+    for index in inner:  # the few with nested definitions walk on past them
+        row, nxt = int(missing[index]), int(after[index])
+        estimate[index] = file_lines[file_of[row]]
+        while nxt < len(key) and file_of[nxt] == file_of[row]:
+            if not nested(defs["scope"][nxt].as_py(), names[index]):
+                estimate[index] = line[nxt] - 1
                 break
             nxt += 1
-            inside = nxt < len(key) and file_of[nxt] == file_of[row]
-        end[row] = max(line[row], estimate)
+    end[missing] = np.maximum(line[missing], estimate)
     return end
 
 

@@ -1,7 +1,7 @@
 """Extraction in worker processes: ctags chunks with their snippets and Python calls, tree-sitter batches, C
 reference shards.
 
-Every task runs in a spawned worker (parsing holds the GIL) and hands back Arrow columns; the main process plans,
+Every task runs in a worker process (parsing holds the GIL) and hands back Arrow columns; the main process plans,
 schedules, collects, and resolves each finished task's name uses while the workers read on, so all cores stay busy
 to the last task and no million Python objects pile up in it.
 C references come from the native lexical scan (clexical), or cscope when it was not built, Python's from a
@@ -36,7 +36,7 @@ from forklift_core.ingest.pycalls import python_uses_in
 from forklift_core.ingest.native import native_available
 from forklift_core.ingest.tables import to_table
 from forklift_core.ingest.treesitter import FileTask, extract_batch, treesitter_available, treesitter_tasks
-from forklift_core.ingest.workers import make_pool
+from forklift_core.ingest.workers import make_pool, start_fork_server
 from forklift_core.progress import Progress
 from forklift_core.records import FileRecord, Symbol, symbol_outline
 
@@ -79,13 +79,12 @@ def keep_part(symbols: pa.Table, part: str) -> pa.Table:
     return symbol_outline(symbols)
 
 
-def read_parts(parts: Sequence[Path]) -> Iterator[pa.RecordBatch]:
-    """The symbols of the part files, batch by batch, in order (a task without symbols wrote none)."""
-    for part in parts:
-        if part.is_file():
-            with pa.ipc.open_file(part) as reader:
-                for index in range(reader.num_record_batches):
-                    yield reader.get_batch(index)
+def read_part(part: Path) -> Iterator[pa.RecordBatch]:
+    """The symbols of a part file, batch by batch (a task without symbols wrote none)."""
+    if part.is_file():
+        with pa.ipc.open_file(part) as reader:
+            for index in range(reader.num_record_batches):
+                yield reader.get_batch(index)
 
 
 def chunk_by_size(items: Sequence[T], sizes: Sequence[int], target: int) -> list[list[T]]:
@@ -279,8 +278,8 @@ class _Collector:
 
 
 def _ready() -> None:
-    """Sent to each new worker so it starts, imports the extraction code and sets up Arrow's compute functions
-    ahead of its first task (their first call takes about 0.4 s here, once per process)."""
+    """Sent to each new worker so the pool starts it ahead of its first task (the pool starts a worker per task
+    submitted), and it sets up Arrow's compute functions."""
     pc.equal(pa.array([""]), "")
 
 
@@ -293,9 +292,9 @@ class WarmPool:
     """Workers started while the walk is still finding files, once it has found enough code to need them, and (with
     ctags as the extractor) ctags chunks handed to them as the walk fills each one.
 
-    A spawned worker takes about half a second to start and import Arrow and the extractors, and the walk reads
-    every file once: begun beside it, the workers' start and the first chunks' definitions are off the ingest's
-    path. Only for a first (or full) ingest: a re-ingest usually reads a few files. A context manager: leaving it
+    The first workers take about half a second to start (the fork server imports Arrow and the extractors), and
+    the walk reads every file once: begun beside it, the workers' start and the first chunks' definitions are off
+    the ingest's path. Only for a first (or full) ingest: a re-ingest usually reads a few files. A context manager: leaving it
     stops the workers unless an Extraction took them over.
     """
 
@@ -309,6 +308,8 @@ class WarmPool:
         self._filled_bytes = 0
 
     def __enter__(self) -> "WarmPool":
+        if self.workers > 1:
+            start_fork_server()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -349,8 +350,9 @@ class Extraction:
 
     Each task's symbols go to a part file in `parts_dir` (`parts`, in order). C reference shards start once every C
     typedef name is known (from ctags or tree-sitter); `known_types` adds those of files not read again (a
-    re-ingest). `warm` hands over workers already started. Call `symbols` first (it starts the tasks), then read
-    `uses`. Used as a context manager: leaving it stops the pool, dropping pending tasks (a cancel, an error).
+    re-ingest). `warm` hands over workers already started. A context manager: entering starts the definition tasks,
+    leaving stops the pool, dropping pending tasks (a cancel, an error). Inside, `symbol_rows` (read on another
+    thread) yields each part's symbols as its task ends; call `symbols`, then read `uses`.
     """
 
     def __init__(self, root: Path, files: Sequence[FileRecord], extractor: str, config: IngestConfig,
@@ -371,8 +373,20 @@ class Extraction:
         self._ready_uses: list[pa.Table] = []
         self._shards: list[Future] = []  # type: ignore[type-arg]
         self._parsed: list[Future] = []  # type: ignore[type-arg]
+        self._defining: list[Future] = []  # type: ignore[type-arg]
+        self._writing: list[tuple[Future, Path]] = []  # type: ignore[type-arg]
 
     def __enter__(self) -> "Extraction":
+        """Start the definition tasks (ctags chunks, tree-sitter batches), after those the warm pool handed over."""
+        plan, where, config = self.plan, self.root, self.config
+        tree_parts = self.parts[len(plan.ctags):]
+        self._defining = self._ahead + [self.pool.submit(ctags_task, where, paths, config, str(part))
+                                        for paths, part in list(zip(plan.ctags, self.parts))[len(self._ahead):]]
+        self._ahead = []
+        self._parsed = [self.pool.submit(treesitter_task, where, batch, plan.treesitter_definitions, config.references,
+                                         config, str(part)) for batch, part in zip(plan.treesitter, tree_parts)]
+        # The tasks whose part files hold symbols, each with its part.
+        self._writing = list(zip(self._defining + (self._parsed if plan.treesitter_definitions else []), self.parts))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -383,13 +397,8 @@ class Extraction:
     def symbols(self) -> pa.Table:
         """The outline of every symbol found (their whole rows are in the part files); starts the C reference shards."""
         plan, where, config = self.plan, self.root, self.config
-        tree_parts = self.parts[len(plan.ctags):]
-        first = self._ahead + [self.pool.submit(ctags_task, where, paths, config, str(part))
-                               for paths, part in list(zip(plan.ctags, self.parts))[len(self._ahead):]]
-        self._ahead = []
-        self._parsed = [self.pool.submit(treesitter_task, where, batch, plan.treesitter_definitions, config.references,
-                                         config, str(part)) for batch, part in zip(plan.treesitter, tree_parts)]
-        defined = self.collector.gather(first, "ctags")
+        defined = self.collector.gather(self._defining, "ctags")
+        self._defining = []
         symbols = [symbol_outline(to_table([], Symbol))] + [outline for outline, _ in defined]
         self._ready_uses = [calls for _, calls in defined if calls.num_rows]
         if plan.treesitter_definitions:  # tree-sitter is the extractor: its batches hold the symbols
@@ -404,10 +413,21 @@ class Extraction:
                             for paths in plan.c_shards]
         return outline
 
+    def symbol_rows(self) -> Iterator[pa.RecordBatch]:
+        """The symbols of the part files, batch by batch in order, each part as soon as its task has ended: read in
+        another thread, the index writes them while the workers read on. A task that failed or was cancelled
+        ends them with its error."""
+        while self._writing:
+            task, part = self._writing.pop(0)
+            task.result()  # waits; the result itself is the outline, which `symbols` hands on
+            del task  # a kernel's outlines are held once, by `symbols`, not here too
+            yield from read_part(part)
+
     def uses(self) -> Iterator[pa.Table]:
         """The raw name uses, task by task in a fixed order (each task's files whole), as the tasks end."""
-        while self._ready_uses:
-            yield self._ready_uses.pop(0)
+        ready, self._ready_uses = self._ready_uses, []
+        if ready:  # the definition tasks' uses as one table (no copy): resolved and written per batch, not per task
+            yield pa.concat_tables(ready)
         yield from self.collector.in_order(self._shards, f"C references ({self.c_references})")
         for _, used in self.collector.in_order(self._parsed, "tree-sitter"):
             yield used

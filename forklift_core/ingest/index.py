@@ -26,7 +26,7 @@ from forklift_core.ingest.incremental import (RAW_USES, USES_SCHEMA, FileDelta, 
 from forklift_core.ingest.cscope import cscope_version
 from forklift_core.ingest.ctags import ctags_version
 from forklift_core.ingest.extraction import (Extraction, WarmPool, c_references_from, c_type_names, choose_extractor,
-                                             read_parts, release_memory)
+                                             release_memory)
 from forklift_core.ingest.refs import Resolver, file_batches
 from forklift_core.ingest.sources import SourceTree, open_source
 from forklift_core.ingest.tables import IndexStaging, value_counts
@@ -69,10 +69,20 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         reread = walked.files if touched is None else [f for f in walked.files if f.path in touched]
         mark = time.perf_counter()
         carried = carried_symbols(previous, touched) if previous is not None and touched is not None else None
+        staging = cleanup.enter_context(IndexStaging(paths))
+        # Left after the extraction (which cancels its tasks, so the writer waiting on them stops) and before the
+        # staging (which an error leaves uncommitted).
+        background = cleanup.enter_context(ThreadPoolExecutor(1))
         with Extraction(tree.root, reread, extractor, config, progress, parts_dir,
                         known_types=c_type_names(carried) if carried is not None else (), warm=warm) as extraction:
+            symbol_rows: Iterable[pa.Table | pa.RecordBatch] = extraction.symbol_rows()
+            if carried is not None:
+                symbol_rows = chain(carried_symbol_rows(previous, touched), symbol_rows)
+            # The symbols' text goes from each part file into the index, on another thread, as soon as its task
+            # ends: while the workers read on, then while this process resolves the uses (Parquet's encoder, the
+            # part reader and the workers leave the GIL to the rest).
+            symbols_written = background.submit(staging.stream, "symbols", _checked(symbol_rows, progress))
             symbols = extraction.symbols()
-            symbol_rows: Iterable[pa.Table | pa.RecordBatch] = read_parts(extraction.parts)
             timings["definitions"] = time.perf_counter() - mark
             uses_found: Iterable[pa.Table] = extraction.uses()
             changes = None
@@ -80,35 +90,28 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
                 changes = {**delta.counts(), **symbol_changes(previous, touched, symbols)}
                 symbols = pa.concat_tables([carried, symbols])
                 uses_found = chain([carried_uses(previous, touched)], uses_found)
-                symbol_rows = chain(carried_symbol_rows(previous, touched), symbol_rows)
-            with IndexStaging(paths) as staging, ThreadPoolExecutor(1) as background:
-                mark = time.perf_counter()
-                # The symbols' text goes from the part files into the index on another core while the workers
-                # find references and this process resolves each task's uses as it ends (Parquet's encoder and
-                # the workers leave the GIL to the resolution).
-                resolver = Resolver(symbols, walked.files)
-                counts = {"symbols": symbols.num_rows, "by_kind": value_counts(symbols["kind"]),
-                          "by_language": value_counts(symbols["language"])}
-                del symbols  # the resolver keeps the two columns it needs; the rest of the outline goes now
-                release_memory()  # the building's scratch, before the workers' C shards peak beside it
-                symbols_written = background.submit(staging.stream, "symbols", _checked(symbol_rows, progress))
-                # The raw uses go to their table as they come (a re-ingest reads them back for the files it keeps).
-                with staging.writer(RAW_USES, USES_SCHEMA) as keep_raw:
-                    references, external = _resolve(staging, _kept(uses_found, keep_raw), resolver, progress,
-                                                    config.references)
-                timings["references"] = time.perf_counter() - mark
-                build_facts = extract_build_facts(tree.root, walked.files)
-                docs = walked.docs
-                # History only for the user's own checkout or ForkLift's clone; git never runs inside an upload.
-                history = file_history(tree.root, [f.path for f in walked.files]) if tree.kind in ("path", "git") else []
-                progress.report(0.95, "writing the index")
-                mark = time.perf_counter()
-                for name, rows in {"files": walked.files, "build_facts": build_facts, "docs": docs,
-                                   "history": history}.items():
-                    staging.write(name, rows)
-                symbols_written.result()
-                staging.commit()
-                timings["store"] = time.perf_counter() - mark
+            mark = time.perf_counter()
+            resolver = Resolver(symbols, walked.files)
+            counts = {"symbols": symbols.num_rows, "by_kind": value_counts(symbols["kind"]),
+                      "by_language": value_counts(symbols["language"])}
+            del symbols  # the resolver keeps the two columns it needs; the rest of the outline goes now
+            release_memory()  # the building's scratch, before the workers' C shards peak beside it
+            # The raw uses go to their table as they come (a re-ingest reads them back for the files it keeps).
+            with staging.writer(RAW_USES, USES_SCHEMA) as keep_raw:
+                references, external = _resolve(staging, _kept(uses_found, keep_raw), resolver, progress,
+                                                config.references)
+            timings["references"] = time.perf_counter() - mark
+            build_facts = extract_build_facts(tree.root, walked.files)
+            # History only for the user's own checkout or ForkLift's clone; git never runs inside an upload.
+            history = file_history(tree.root, [f.path for f in walked.files]) if tree.kind in ("path", "git") else []
+            progress.report(0.95, "writing the index")
+            mark = time.perf_counter()
+            for name, rows in {"files": walked.files, "build_facts": build_facts, "docs": walked.docs,
+                               "history": history}.items():
+                staging.write(name, rows)
+            symbols_written.result()
+            staging.commit()
+            timings["store"] = time.perf_counter() - mark
     summary = {
         "project": project,
         "source": {"kind": tree.kind, "origin": tree.origin},
@@ -124,7 +127,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
         "references": references,
         "external_uses": external,
         "build_facts": len(build_facts),
-        "docs": len(docs),
+        "docs": len(walked.docs),
         "history_commits": len({h.commit for h in history}),
         **_timing(started, timings),
         "index": str(paths.index_dir),

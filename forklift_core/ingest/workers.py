@@ -1,9 +1,10 @@
-"""The ingest's worker processes: a spawned pool whose workers start light."""
+"""The ingest's worker processes: a pool whose workers start light."""
 
 from __future__ import annotations
 
 import importlib.abc
 import multiprocessing
+import multiprocessing.forkserver
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -26,8 +27,32 @@ def _start_worker() -> None:
         sys.meta_path.insert(0, _WithoutPandas())
 
 
+# Imported once by the fork server, so each worker forked from it starts with them loaded.
+_PRELOAD = ["__main__", "forklift_core.ingest.extraction"]
+
+
 def make_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of spawned worker processes (parsing holds the GIL; spawn, not fork: the app's threads and locks
-    are not copied into them)."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start_worker)
+    """A pool of worker processes (parsing holds the GIL), forked from a fork server where there is one, else
+    spawned.
+
+    Never forked from this process: the app's threads and locks would be copied into them. The fork server is a
+    fresh, single-threaded process that imports Python, Arrow and the extractors once and forks every worker of
+    every later ingest from itself: a spawned worker imports them anew, half a second of CPU each here.
+    """
+    return ProcessPoolExecutor(max_workers=workers, mp_context=_context(), initializer=_start_worker)
+
+
+def start_fork_server() -> None:
+    """Start the fork server now, without waiting for it (it imports on the core the walk leaves idle), so the
+    workers an ingest may need later fork at once."""
+    if _context().get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
+
+
+def _context() -> Any:
+    """The fork server's context (its preload set), or spawn's where there is none."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
