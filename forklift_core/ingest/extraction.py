@@ -12,7 +12,6 @@ file ctags already read runs only for the references it adds.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from forklift_core.ingest.enrich import enrich
 from forklift_core.ingest.buffers import read_files
 from forklift_core.ingest.incremental import USES_SCHEMA, uses_table
 from forklift_core.ingest.languages import language_for
+from forklift_core.ingest.memory import release_memory
 from forklift_core.ingest.pycalls import python_uses_in
 from forklift_core.ingest.native import native_available
 from forklift_core.ingest.tables import to_table
@@ -159,16 +159,6 @@ def plan_extraction(files: Sequence[FileRecord], extractor: str, config: IngestC
     tasks = treesitter_tasks([(f.path, f.language) for f in wanted])
     plan.treesitter = [tasks[i:i + TREESITTER_BATCH_FILES] for i in range(0, len(tasks), TREESITTER_BATCH_FILES)]
     return plan
-
-
-def release_memory() -> None:
-    """Hand what a finished task freed back to the system (Arrow's pool and the C heap both keep freed memory for
-    reuse), so a worker between tasks holds little more than its interpreter."""
-    pa.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)  # glibc's; elsewhere the heap keeps what it keeps
-    except (AttributeError, OSError):
-        pass
 
 
 def _releasing(task: Callable[..., T]) -> Callable[..., T]:

@@ -25,8 +25,8 @@ from forklift_core.ingest.incremental import (RAW_USES, USES_SCHEMA, FileDelta, 
                                               symbol_changes)
 from forklift_core.ingest.cscope import cscope_version
 from forklift_core.ingest.ctags import ctags_version
-from forklift_core.ingest.extraction import (Extraction, WarmPool, c_references_from, c_type_names, choose_extractor,
-                                             release_memory)
+from forklift_core.ingest.extraction import Extraction, WarmPool, c_references_from, c_type_names, choose_extractor
+from forklift_core.ingest.memory import release_memory, use_lean_allocator
 from forklift_core.ingest.refs import Resolver, file_batches
 from forklift_core.ingest.sources import SourceTree, open_source
 from forklift_core.ingest.tables import IndexStaging, value_counts
@@ -44,6 +44,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
     """
     config = config or IngestConfig()
     progress = progress or Progress()
+    use_lean_allocator()
     paths = workspace.project(project)
     extractor = choose_extractor(config)
     started = time.perf_counter()

@@ -9,6 +9,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from forklift_core.ingest.memory import use_lean_allocator
+
 
 class _WithoutPandas(importlib.abc.MetaPathFinder):
     """Refuses to import pandas: pyarrow imports it on its first `pa.array` call only to ask whether the input is a
@@ -25,6 +27,7 @@ def _start_worker() -> None:
     """Run first in each worker, before any task is unpickled."""
     if "pandas" not in sys.modules:
         sys.meta_path.insert(0, _WithoutPandas())
+    use_lean_allocator()
 
 
 # Imported once by the fork server, so each worker forked from it starts with them loaded.
