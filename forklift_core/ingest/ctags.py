@@ -202,11 +202,37 @@ def run_ctags(root: str, paths: Sequence[str], timeout_s: int, memory_mb: int) -
 def _ctags_output(root: str, paths: Sequence[str], argv: list[str], timeout_s: int, memory_mb: int) -> bytes:
     """What one ctags process prints for the listed files; a clear error when it fails or runs too long."""
     try:
-        proc = subprocess.run(argv, cwd=root, input=file_list(paths), capture_output=True,
-                              timeout=timeout_s, preexec_fn=memory_cap(memory_mb * 1024 * 1024))
+        returncode, stdout, stderr = _run_capped(argv, root, file_list(paths), timeout_s, memory_mb * 1024 * 1024)
     except subprocess.TimeoutExpired as exc:
         raise ToolError(f"ctags took longer than {timeout_s}s on a chunk of {len(paths)} files") from exc
-    if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise ToolError(f"ctags failed: {message[-1] if message else proc.returncode}")
-    return proc.stdout
+    if returncode != 0:
+        message = stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ToolError(f"ctags failed: {message[-1] if message else returncode}")
+    return stdout
+
+
+def _run_capped(argv: list[str], cwd: str, names: bytes, timeout_s: int, limit_bytes: int) -> tuple[int, bytes, bytes]:
+    """(exit code, output, errors) of a tool that reads the names of the files it is to read from stdin, its
+    address space capped before it reads the first name.
+
+    Capped from here (prlimit) rather than by a hook run in the child: with no hook, Python starts the tool with
+    vfork instead of copying a worker's page tables, and the tool reads nothing it was not told to before the
+    names arrive on stdin, so nothing runs uncapped. Where prlimit is refused, the hook does it.
+    """
+    with subprocess.Popen(argv, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:
+        try:
+            resource.prlimit(proc.pid, resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+        except OSError:
+            proc.kill()
+            proc.communicate()
+            done = subprocess.run(argv, cwd=cwd, input=names, capture_output=True, timeout=timeout_s,
+                                  preexec_fn=memory_cap(limit_bytes))
+            return done.returncode, done.stdout, done.stderr
+        try:
+            stdout, stderr = proc.communicate(names, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+            raise
+        return proc.returncode, stdout, stderr

@@ -217,3 +217,18 @@ def test_piping_symbols_into_head_is_quiet(tmp_path) -> None:
     result = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, timeout=120)
     assert result.stdout.count("\n") == 1
     assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+@pytest.mark.parametrize("prlimit_refused", [False, True])
+def test_ctags_reads_the_names_it_is_given_under_the_memory_cap(tmp_path, monkeypatch, prlimit_refused: bool) -> None:
+    import resource
+
+    from forklift_core.ingest import ctags
+
+    if prlimit_refused:  # a sandbox that refuses prlimit: the hook in the child sets the cap instead
+        monkeypatch.setattr(ctags.resource, "prlimit", lambda *args: (_ for _ in ()).throw(PermissionError()))
+    # A stand-in for ctags: it reads the file list, as ctags -L - does, then reports the cap it runs under.
+    report = "import resource, sys; names = sys.stdin.read(); print(len(names), resource.getrlimit(resource.RLIMIT_AS)[0])"
+    code, out, _ = ctags._run_capped([sys.executable, "-c", report], str(tmp_path), b"./a.c\n", 60, 3 << 30)
+    assert code == 0 and out.decode().split() == ["6", str(3 << 30)]
+    assert resource.getrlimit(resource.RLIMIT_AS)[0] != 3 << 30  # this process keeps its own
