@@ -91,19 +91,27 @@ def measure(label: str, tree: Path, touch: str, repeat: int) -> None:
     cores = os.cpu_count() or 1
     files = sum(1 for p in tree.rglob("*") if p.is_file())
     print(f"\n## {label}: {tree} ({files} files), {cores} cores")
-    ctags_seconds, tags, ctags_rss = min(bare_ctags(tree) for _ in range(repeat))
+    # The repeats take turns (every baseline, then every ingest, then again): a machine that speeds up or slows
+    # down during the run moves both sides of a ratio alike.
+    rounds: dict[str, list] = {"same": [], "plain": [], "tsv": [], "sharded": [], "one": []}
+    for _ in range(repeat):
+        rounds["same"].append(bare_ctags(tree))
+        rounds["plain"].append(bare_ctags(tree, same_fields=False))
+        rounds["tsv"].append(bare_ctags(tree, tsv=True))
+        rounds["sharded"].append(forklift_ingest(tree, cores, touch))
+        rounds["one"].append(forklift_ingest(tree, 1, ""))
+    ctags_seconds, tags, ctags_rss = min(rounds["same"])
     print(f"bare ctags (one process, same fields): {ctags_seconds:.2f} s, {tags} tags, peak RSS {ctags_rss:.0f} MiB")
-    plain_seconds, plain_tags, _ = min(bare_ctags(tree, same_fields=False) for _ in range(repeat))
+    plain_seconds, plain_tags, _ = min(rounds["plain"])
     print(f"bare `ctags -R --output-format=json` (default fields, as the issue ran it): {plain_seconds:.2f} s, "
           f"{plain_tags} tags")
-    tsv_seconds, tsv_tags, _ = min(bare_ctags(tree, tsv=True) for _ in range(repeat))
+    tsv_seconds, tsv_tags, _ = min(rounds["tsv"])
     print(f"bare ctags, same fields as the tab-separated lines ForkLift reads: {tsv_seconds:.2f} s, {tsv_tags} lines")
     print("peak memory MiB: ForkLift's own process (RSS) / it and its workers together (PSS), sampled every 0.2 s")
     print(f"{'run':34} {'wall s':>7} {'x ctags':>8} {'x plain':>8} {'x tsv':>8} {'x first':>8} {'symbols':>8} "
           f"{'refs':>8} {'memory':>11}  stages")
-    for name, shards, reingest in ((f"ingest, {cores} shards", cores, True), ("ingest, 1 shard", 1, False)):
-        best = min((forklift_ingest(tree, shards, touch if reingest else "") for _ in range(repeat)),
-                   key=lambda r: r["first"]["wall"])
+    for name, key, reingest in ((f"ingest, {cores} shards", "sharded", True), ("ingest, 1 shard", "one", False)):
+        best = min(rounds[key], key=lambda r: r["first"]["wall"])
         labels = {"first": name}
         if reingest and touch:  # a folder given by path has no file to change
             labels.update(unchanged="  re-ingest, nothing changed", one_changed="  re-ingest, one file changed")
