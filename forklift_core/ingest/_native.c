@@ -1,5 +1,5 @@
 /* The parts of an ingest that Python cannot do at speed: the C and Python call scans, docstrings and comment
- * docs, each line's first text byte, and caller spans. Each has a Python way beside it (ingest/native.py).
+ * docs, each line's first text byte, caller spans and symbol ids. Each has a Python way beside it (ingest/native.py).
  *
  * C call sites and type uses by a lexical scan:
  * The lexer reads C the way cscope's does for what ForkLift keeps of it: comments, strings, character literals
@@ -912,16 +912,93 @@ static PyObject *span_parents(PyObject *module, PyObject *args) {
     return result;
 }
 
+/* ---- symbol ids: the first 8 bytes of SHA-1 over each key, as 16 hex digits ---- */
+
+/* SHA-1 as FIPS 180-4 defines it. Ids are short keys (path:line:name:kind, about one block each): the per-key cost of
+ * a Python hashlib call was most of the ids' time, not the hashing. */
+static uint32_t rotate_left(uint32_t value, int bits) { return (value << bits) | (value >> (32 - bits)); }
+
+static void sha1_block(uint32_t state[5], const unsigned char *block) {
+    uint32_t w[80], a = state[0], b = state[1], c = state[2], d = state[3], e = state[4];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)block[4 * i] << 24 | (uint32_t)block[4 * i + 1] << 16 | (uint32_t)block[4 * i + 2] << 8 |
+               (uint32_t)block[4 * i + 3];
+    for (int i = 16; i < 80; i++) w[i] = rotate_left(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+/* One round: the four kinds of rounds in their own loops, so none branches (three times the speed). */
+#define SHA1_ROUND(f, k)                                         \
+    do {                                                         \
+        uint32_t t = rotate_left(a, 5) + (f) + e + (k) + w[i];   \
+        e = d, d = c, c = rotate_left(b, 30), b = a, a = t;      \
+    } while (0)
+    int i = 0;
+    for (; i < 20; i++) SHA1_ROUND((b & c) | (~b & d), 0x5A827999u);
+    for (; i < 40; i++) SHA1_ROUND(b ^ c ^ d, 0x6ED9EBA1u);
+    for (; i < 60; i++) SHA1_ROUND((b & c) | (b & d) | (c & d), 0x8F1BBCDCu);
+    for (; i < 80; i++) SHA1_ROUND(b ^ c ^ d, 0xCA62C1D6u);
+#undef SHA1_ROUND
+    state[0] += a, state[1] += b, state[2] += c, state[3] += d, state[4] += e;
+}
+
+/* The first 16 hex digits of SHA-1 over data[0:length]. */
+static void sha1_hex16(const unsigned char *data, size_t length, char out[16]) {
+    static const char HEX[] = "0123456789abcdef";
+    uint32_t state[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
+    unsigned char tail[128] = {0};
+    size_t full = length / 64, rest = length % 64, tail_length = rest + 9 <= 64 ? 64 : 128;
+    uint64_t bits = (uint64_t)length * 8;
+    for (size_t i = 0; i < full; i++) sha1_block(state, data + 64 * i);
+    memcpy(tail, data + 64 * full, rest);
+    tail[rest] = 0x80; /* then zeros, then the length in bits, big-endian */
+    for (int i = 0; i < 8; i++) tail[tail_length - 1 - i] = (unsigned char)(bits >> (8 * i));
+    sha1_block(state, tail);
+    if (tail_length == 128) sha1_block(state, tail + 64);
+    for (int i = 0; i < 8; i++) {
+        unsigned char byte = (unsigned char)(state[i / 4] >> (24 - 8 * (i % 4)));
+        out[2 * i] = HEX[byte >> 4], out[2 * i + 1] = HEX[byte & 15];
+    }
+}
+
+PyDoc_STRVAR(short_sha1_doc,
+             "short_sha1(data, offsets) -> bytes\n\n"
+             "For each key data[offsets[i]:offsets[i + 1]] (int64 offsets, one more than the keys): the first 16\n"
+             "hex digits of its SHA-1, laid end to end (hashlib.sha1(key).hexdigest()[:16] of every key).");
+
+static PyObject *short_sha1(PyObject *module, PyObject *args) {
+    Py_buffer data, offsets;
+    PyObject *result = NULL;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "y*y*", &data, &offsets)) return NULL;
+    Py_ssize_t count = offsets.len / (Py_ssize_t)sizeof(int64_t) - 1;
+    const int64_t *offset = offsets.buf;
+    int valid = count >= 0 && offsets.len % (Py_ssize_t)sizeof(int64_t) == 0;
+    for (Py_ssize_t i = 0; valid && i < count; i++)
+        valid = offset[i] >= 0 && offset[i] <= offset[i + 1] && offset[i + 1] <= data.len;
+    if (!valid) {
+        PyErr_SetString(PyExc_ValueError, "offsets must rise within the data, one more than the keys");
+    } else if ((result = PyBytes_FromStringAndSize(NULL, count * 16)) != NULL) {
+        char *out = PyBytes_AS_STRING(result);
+        const unsigned char *bytes = data.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < count; i++)
+            sha1_hex16(bytes + offset[i], (size_t)(offset[i + 1] - offset[i]), out + 16 * i);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&offsets);
+    return result;
+}
+
 static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
                                 {"python_calls", python_calls, METH_VARARGS, python_calls_doc},
                                 {"first_text", first_text, METH_VARARGS, first_text_doc},
                                 {"python_docstrings", python_docstrings, METH_VARARGS, python_docstrings_doc},
                                 {"comment_docs", comment_docs, METH_VARARGS, comment_docs_doc},
                                 {"span_parents", span_parents, METH_VARARGS, span_parents_doc},
+                                {"short_sha1", short_sha1, METH_VARARGS, short_sha1_doc},
                                 {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_native",
-                                        "ForkLift's ingest in native code: the C scan and caller spans.", -1, methods,
+                                        "ForkLift's ingest in native code: the scans, docs, caller spans and ids.", -1, methods,
                                         NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__native(void) {

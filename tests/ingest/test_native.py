@@ -164,3 +164,26 @@ def test_native_first_text_is_the_numpy_one(monkeypatch) -> None:
     by_numpy = enrich._first_text(buffer, starts, ends, steps=4)  # the deep line takes the slow path
     assert by_native.tolist() == by_numpy.tolist()
     assert [data[at:at + 1] for at in by_native.tolist()] == [b"\n", b"\n", b"x", b"d", b"y", b"\xc2", b"\n", b"e"]
+
+
+def test_native_symbol_ids_are_the_hashlib_ones(monkeypatch) -> None:
+    import hashlib
+    import random
+
+    import pyarrow as pa
+
+    from forklift_core import records
+    from forklift_core.ingest import native
+
+    rng = random.Random(7)
+    # Keys of every length around SHA-1's block and padding bounds (55, 56, 63, 64 bytes ...), and non-ASCII names.
+    paths = ["p" * rng.randint(0, 150) for _ in range(400)] + ["src/caf\u00e9.py", ""]
+    lines = [rng.randint(0, 10**9) for _ in paths]
+    names = [rng.choice(["f", "\u540d\u524d", "x" * 70]) for _ in paths]
+    kinds = ["function"] * len(paths)
+    columns = [pa.chunked_array([column[:100], column[100:]]) for column in (paths, lines, names, kinds)]
+    by_native = records.symbol_ids(*columns).to_pylist()
+    expected = [hashlib.sha1(f"{p}:{l}:{n}:{k}".encode()).hexdigest()[:16] for p, l, n, k in zip(paths, lines, names, kinds)]
+    assert by_native == expected
+    monkeypatch.setattr(native, "native", None)
+    assert records.symbol_ids(*columns).to_pylist() == expected
