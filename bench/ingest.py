@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -56,14 +55,19 @@ def bare_ctags(tree: Path, same_fields: bool = True, tsv: bool = False) -> tuple
     """(seconds, tags, peak RSS MiB) of one recursive ctags process with JSON output (or with `tsv`, the
     tab-separated lines ForkLift asks for): with the fields and kinds ForkLift asks for, or (`same_fields` False)
     ctags' defaults, the command the scale issue measured."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     options = [f"--fields={CTAGS_FIELDS}", "--extras=-p", "--kinds-C=+p", "--kinds-C++=+p"] if same_fields else []
     started = time.perf_counter()
-    out = subprocess.run(["ctags", "-R", *output_options(tsv), *options, "-f", "-", "."], cwd=tree,
-                         capture_output=True, check=True)
+    with subprocess.Popen(["ctags", "-R", *output_options(tsv), *options, "-f", "-", "."], cwd=tree,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
+        assert proc.stdout is not None
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: proc.stdout.read(1 << 20), b""))  # type: ignore[union-attr]
+        # Its own peak, from its own exit (the children's maximum would hold an earlier ingest's).
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    rss = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
-    return seconds, out.stdout.count(b"\n"), rss
+    if proc.returncode:
+        raise SystemExit(f"bare ctags failed with exit code {proc.returncode}")
+    return seconds, lines, usage.ru_maxrss / 1024
 
 
 def forklift_ingest(tree: Path, shards: int, touch: str = "") -> dict:
