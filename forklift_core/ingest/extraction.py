@@ -387,9 +387,12 @@ class Extraction:
     def symbols(self) -> pa.Table:
         """The outline of every symbol found (their whole rows are in the part files); starts the C reference shards."""
         plan, where, config = self.plan, self.root, self.config
+        # Built before waiting on the workers: pyarrow imports pandas (0.3 s here) on the first array it makes of
+        # a Python list in a process, and this one would otherwise be the first, on the path after the workers.
+        empty = symbol_outline(to_table([], Symbol))
         defined = self.collector.gather(self._defining, "ctags")
         self._defining = []
-        symbols = [symbol_outline(to_table([], Symbol))] + [outline for outline, _ in defined]
+        symbols = [empty] + [outline for outline, _ in defined]
         self._ready_uses = [calls for _, calls in defined if calls.num_rows]
         if plan.treesitter_definitions:  # tree-sitter is the extractor: its batches hold the symbols
             done = self.collector.gather(self._parsed, "tree-sitter")
