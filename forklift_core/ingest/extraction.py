@@ -6,8 +6,7 @@ schedules, collects, and resolves each finished task's name uses while the worke
 to the last task and no million Python objects pile up in it.
 C references come from the native lexical scan (clexical), or cscope when it was not built, Python's from a
 lexical scan (pycalls) of the bytes a ctags task read for its snippets, the other languages' from one tree-sitter
-pass. A tree-sitter pass over a
-file ctags already read runs only for the references it adds.
+pass. A tree-sitter pass over a file ctags already read runs only for the references it adds.
 """
 
 from __future__ import annotations
@@ -45,8 +44,8 @@ from forklift_core.records import FileRecord, Symbol, symbol_outline
 CTAGS_CHUNK_BYTES = 4 << 20
 C_SHARD_BYTES = 8 << 20
 TREESITTER_BATCH_FILES = 64
-# Below this many bytes of code the tasks run in this process: starting workers (a second each, importing Arrow
-# and the grammars) would cost more than the parallel work saves.
+# Below this many bytes of code the tasks run in this process: starting workers (the fork server imports Arrow and
+# the extractors first, half a second) would cost more than the parallel work saves.
 INLINE_BYTES = 4 << 20
 
 T = TypeVar("T")
