@@ -45,6 +45,9 @@ def open_hub_tab(url: str, browser) -> Page:
     page.get_by_role("tab", name="Hub").click()
     page.locator("#hub-project input").click()
     page.get_by_role("option", name="poly", exact=True).click()
+    # The run list arrives with the project's secret findings: opened before them, it still holds the old (empty)
+    # choices, and under load that race was lost.
+    expect(page.locator("#hub-secrets")).to_contain_text("secret-scan finding", timeout=60_000)
     page.locator("#hub-run input").click()
     page.get_by_role("option", name="run-1").click()
     return page
