@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from memory import PeakRss  # noqa: E402
 from repos import add_function, kernel_tree, linked_copy  # noqa: E402
 
 from forklift_core.ingest.ctags import CTAGS_FIELDS, output_options  # noqa: E402
@@ -59,15 +60,17 @@ def bare_ctags(tree: Path, same_fields: bool = True, tsv: bool = False) -> tuple
     started = time.perf_counter()
     with subprocess.Popen(["ctags", "-R", *output_options(tsv), *options, "-f", "-", "."], cwd=tree,
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as proc:
-        assert proc.stdout is not None
-        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: proc.stdout.read(1 << 20), b""))  # type: ignore[union-attr]
-        # Its own peak, from its own exit (the children's maximum would hold an earlier ingest's).
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        output = proc.stdout
+        assert output is not None
+        # Its memory with its `sort`'s, sampled: the children's maximum would hold an earlier ingest's, and a
+        # child's own maximum this process's, whose address space it began in.
+        with PeakRss(0.05, pid=proc.pid) as peak:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: output.read(1 << 20), b""))
+            proc.wait()
     seconds = time.perf_counter() - started
     if proc.returncode:
         raise SystemExit(f"bare ctags failed with exit code {proc.returncode}")
-    return seconds, lines, usage.ru_maxrss / 1024
+    return seconds, lines, peak.mib()["total_mib"]  # with the `sort` it may run
 
 
 def forklift_ingest(tree: Path, shards: int, touch: str = "") -> dict:

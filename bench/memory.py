@@ -56,10 +56,11 @@ def _tree_rss(root: int) -> tuple[int, int]:
 
 
 class PeakRss:
-    """While active: the highest memory seen, of this process (RSS) and of it with all its descendants (PSS)."""
+    """While active: the highest memory seen, of a process (RSS; this one unless `pid` is given) and of it with all
+    its descendants (PSS)."""
 
-    def __init__(self, interval_s: float = 0.2) -> None:
-        self.interval_s = interval_s
+    def __init__(self, interval_s: float = 0.2, pid: int | None = None) -> None:
+        self.interval_s, self.pid = interval_s, os.getpid() if pid is None else pid
         self.own = self.total = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -74,7 +75,7 @@ class PeakRss:
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            own, total = _tree_rss(os.getpid())
+            own, total = _tree_rss(self.pid)
             self.own, self.total = max(self.own, own), max(self.total, total)
             time.sleep(self.interval_s)
 

@@ -998,8 +998,8 @@ static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
                                 {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_native",
-                                        "ForkLift's ingest in native code: the scans, docs, caller spans and ids.", -1, methods,
-                                        NULL, NULL, NULL, NULL};
+                                        "ForkLift's ingest in native code: the scans, docs, caller spans and ids.",
+                                        -1, methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__native(void) {
     if (words_init(&keywords, KEYWORDS) < 0 || words_init(&skipped_directives, SKIPPED_DIRECTIVES) < 0 ||

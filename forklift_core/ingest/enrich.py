@@ -295,11 +295,13 @@ def _docs_in_native_code(lines: _Lines, spans: _DocSpans, limit: int) -> pa.Arra
     # A definition that is no Python def/class gets an empty body to look in (first line = stop line).
     stop = np.where(spans.python_container, floor + np.clip(spans.end, 0, lines.file_first_line[spans.file_of + 1] - floor),
                     spans.top)
-    docstrings = laid_out_column(*native.python_docstrings(lines.data, *int64_columns(lines.starts, lines.text_ends, spans.top, stop)))
+    docstrings = laid_out_column(*native.python_docstrings(lines.data, *int64_columns(lines.starts, lines.text_ends,
+                                                                                      spans.top, stop)))
     # No comment: an empty range (top after bottom).
     tops, bottoms = np.where(spans.has_comment, spans.comment_top, 1), np.where(spans.has_comment, spans.comment_end, 0)
-    comments = laid_out_column(*native.comment_docs(lines.data, *int64_columns(lines.first, lines.text_ends, _comment_markers(lines),
-                                                              tops, bottoms)))
+    markers = _comment_markers(lines)
+    comments = laid_out_column(*native.comment_docs(lines.data, *int64_columns(lines.first, lines.text_ends, markers,
+                                                                                tops, bottoms)))
     docs = pc.if_else(pc.greater(pc.binary_length(docstrings), 0), docstrings, comments)
     return pc.utf8_slice_codeunits(as_text(docs), 0, limit).cast(pa.string())
 

@@ -283,8 +283,8 @@ class WarmPool:
 
     The first workers take about half a second to start (the fork server imports Arrow and the extractors), and
     the walk reads every file once: begun beside it, the workers' start and the first chunks' definitions are off
-    the ingest's path. Only for a first (or full) ingest: a re-ingest usually reads a few files. A context manager: leaving it
-    stops the workers unless an Extraction took them over.
+    the ingest's path. Only for a first (or full) ingest: a re-ingest usually reads a few files. A context manager:
+    leaving it stops the workers unless an Extraction took them over.
     """
 
     def __init__(self, config: IngestConfig, root: Path, parts_dir: Path, extractor: str) -> None:

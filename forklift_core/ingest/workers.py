@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import importlib.abc
 import multiprocessing
-import os
 import multiprocessing.forkserver
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
