@@ -127,5 +127,7 @@ class Workspace:
 
     @property
     def models_dir(self) -> Path:
-        """Cache of converted models (e.g. the embedded SmolLM2 as safetensors)."""
-        return self.root / MODELS_DIR
+        """Cache of converted models (e.g. the embedded SmolLM2 as safetensors): the workspace's own, or the folder
+        FORKLIFT_MODELS names, which any number of workspaces share (each conversion is then done once)."""
+        shared = os.environ.get("FORKLIFT_MODELS")
+        return Path(shared).expanduser() if shared else self.root / MODELS_DIR

@@ -6,8 +6,10 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Callable, Iterator
 
 import pytest
+from filelock import FileLock
 
 from forklift_core.workspace import Workspace
 
@@ -40,10 +42,34 @@ def polyglot_repo(tmp_path: Path) -> Path:
     return repo
 
 
-@pytest.fixture(scope="session")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One model cache for the whole session (the SmolLM2 conversion happens once)."""
-    return tmp_path_factory.mktemp("models")
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder built once per test run: with pytest-xdist the first worker to need it builds it while any other waits
+    on a file lock, then every worker reads the same folder."""
+    folder = run_folder(tmp_path_factory) / f"built-once-{name}"
+    done = folder.with_name(f"{folder.name}.done")  # beside the folder, so copies of it stay as built
+    with FileLock(f"{folder}.lock"):
+        if not done.is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # a build that failed half-way starts again
+            folder.mkdir(parents=True)
+            build(folder)
+            done.touch()
+    return folder
+
+
+def run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test run's temporary folder: with pytest-xdist, the one above each worker's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session", autouse=True)
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One model cache for the whole run, shared through FORKLIFT_MODELS by every workspace, app and job: the
+    embedded SmolLM2 is converted once (models.py locks the conversion across processes)."""
+    folder = run_folder(tmp_path_factory) / "models"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FORKLIFT_MODELS", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")
@@ -56,14 +82,11 @@ def smollm2_dir(models_dir: Path) -> Path:
     return Path(models.resolve_lm(models.DEFAULT_LM_ID, models_dir).location)
 
 
-@pytest.fixture(scope="session")
-def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) -> Path:
-    """A tiny randomly initialised Llama (built from a config) with SmolLM2's tokenizer: fast and real."""
+def _build_tiny_llama(folder: Path, tokenizer_dir: Path) -> None:
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
@@ -71,7 +94,12 @@ def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) 
                          tie_word_embeddings=False, initializer_range=0.3)  # varied tokens, not one repeated
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) -> Path:
+    """A tiny randomly initialised Llama (built from a config) with SmolLM2's tokenizer: fast and real."""
+    return built_once(tmp_path_factory, "tiny-llama", lambda folder: _build_tiny_llama(folder, smollm2_dir))
 
 
 def train_tiny_run(workspace: Workspace, project: str, model: Path) -> str:
@@ -88,11 +116,13 @@ def train_tiny_run(workspace: Workspace, project: str, model: Path) -> str:
     return run_id
 
 
-@pytest.fixture(scope="session")
-def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace holding the example project as an app's first start leaves it, made once per session."""
+def _example_workspace(folder: Path) -> None:
     from forklift_core.example import ensure_example_project
 
-    root = tmp_path_factory.mktemp("example-template")
-    ensure_example_project(Workspace(root))
-    return root
+    ensure_example_project(Workspace(folder))
+
+
+@pytest.fixture(scope="session")
+def example_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace holding the example project as an app's first start leaves it, made once per run (copy it)."""
+    return built_once(tmp_path_factory, "example-workspace", _example_workspace)

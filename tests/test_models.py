@@ -26,6 +26,19 @@ def test_default_resolves_to_the_embedded_conversion(models_dir: Path, smollm2) 
     assert "quantization_config" not in (folder / "config.json").read_text()
 
 
+def test_workspaces_share_the_model_cache_forklift_models_names(tmp_path: Path, models_dir: Path, smollm2_dir: Path,
+                                                                  monkeypatch) -> None:
+    from forklift_core.workspace import Workspace
+
+    first, second = Workspace(tmp_path / "a"), Workspace(tmp_path / "b")
+    assert first.models_dir == second.models_dir == models_dir  # the suite shares one cache through it
+    before = (smollm2_dir / "model.safetensors").stat().st_mtime_ns
+    assert models.resolve_lm(models.DEFAULT_LM_ID, second.models_dir).location == str(smollm2_dir)
+    assert (smollm2_dir / "model.safetensors").stat().st_mtime_ns == before  # not converted again
+    monkeypatch.delenv("FORKLIFT_MODELS")
+    assert first.models_dir == tmp_path / "a" / ".models" != second.models_dir  # without it, each its own
+
+
 def test_conversion_is_done_once(models_dir: Path, smollm2) -> None:
     folder = Path(models.resolve_lm(models.DEFAULT_LM_ID, models_dir).location)
     before = (folder / "model.safetensors").stat().st_mtime_ns

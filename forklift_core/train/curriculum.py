@@ -253,7 +253,8 @@ def write_curriculum(dataset_dir: Any, out_dir: Any, facts: Sequence[FactInfo], 
     clock ends the stage either way. DPO keeps the preference pairs of the covered facts; validation is kept as
     exported.
     """
-    from datasets import DatasetDict, load_from_disk
+    import pyarrow as pa
+    from datasets import Dataset, DatasetDict, load_from_disk
 
     sft = load_from_disk(str(dataset_dir / "sft"))
     chosen, grounded = plan_curriculum(sft["train"].to_list(), facts, rows_for, phrasings, passes, seed,
@@ -262,7 +263,8 @@ def write_curriculum(dataset_dir: Any, out_dir: Any, facts: Sequence[FactInfo], 
     one_pass = chosen.rows[: len(chosen.rows) // max(passes, 1)]
     rng = random.Random(seed + 1)
     all_rows = chosen.rows + grounded + [row for _ in range(spare_passes) for row in rng.sample(one_pass, len(one_pass))]
-    splits = {"train": sft["train"].from_list(all_rows, features=sft["train"].features)}
+    # Straight to Arrow with the export's schema: datasets' from_list(features=...) encodes row by row (seconds).
+    splits = {"train": Dataset(pa.Table.from_pylist(all_rows, schema=sft["train"].features.arrow_schema))}
     if "validation" in sft:
         splits["validation"] = sft["validation"]
     DatasetDict(splits).save_to_disk(str(out_dir / "sft"))
@@ -272,7 +274,8 @@ def write_curriculum(dataset_dir: Any, out_dir: Any, facts: Sequence[FactInfo], 
     if (dataset_dir / "dpo").is_dir():
         dpo = load_from_disk(str(dataset_dir / "dpo"))
         covered = set(chosen.fact_ids)
-        dpo_splits = {"train": dpo["train"].filter(lambda row: row["fact_id"] in covered)}
+        facts_of_rows = dpo["train"].with_format("arrow")["fact_id"].to_pylist()
+        dpo_splits = {"train": dpo["train"].select([i for i, fact in enumerate(facts_of_rows) if fact in covered])}
         if "validation" in dpo:
             dpo_splits["validation"] = dpo["validation"]
         if len(dpo_splits["train"]):

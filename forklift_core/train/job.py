@@ -31,6 +31,7 @@ import resource
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -158,15 +159,21 @@ def sft_rows(dataset: Any) -> Any:
 
 
 LONGEST_AUTO_LENGTH = 1024  # max_length 0 (auto) never goes beyond this; longer rows are dropped and counted
+TOKENIZE_BATCH = 256  # conversations per batched chat-template call
+FIRST_SLICE = 64  # the fewest rows measured at once when only some are needed (each next slice is twice as large)
 
 
 def token_lengths(dataset: Any, tokenizer: Any, fields: tuple[str, ...]) -> list[int]:
     """Tokens of each row's full conversation (prompt and answer) under the model's chat template."""
-    lengths = []
-    for row in dataset:
-        encoded = tokenizer.apply_chat_template([m for field in fields for m in row[field]], tokenize=True)
-        # transformers 5 returns a BatchEncoding (whose len() counts its keys), older versions a plain list.
-        lengths.append(len(encoded["input_ids"] if hasattr(encoded, "keys") else encoded))
+    # Whole Arrow columns: iterating a datasets.Dataset (or its columns) formats every row, which cost more than
+    # tokenizing them.
+    columns = [dataset.with_format("arrow")[field].to_pylist() for field in fields]
+    conversations = [[message for part in parts for message in part] for parts in zip(*columns)]
+    lengths: list[int] = []
+    for start in range(0, len(conversations), TOKENIZE_BATCH):
+        encoded = tokenizer.apply_chat_template(conversations[start:start + TOKENIZE_BATCH], tokenize=True)
+        # transformers 5 returns a BatchEncoding, older versions a plain list of token lists.
+        lengths.extend(len(ids) for ids in (encoded["input_ids"] if hasattr(encoded, "keys") else encoded))
     return lengths
 
 
@@ -176,22 +183,46 @@ def auto_max_length(lengths: list[int]) -> int:
     return min(LONGEST_AUTO_LENGTH, -(-longest // 8) * 8)
 
 
-def drop_truncated(dataset: Any, lengths: list[int], max_length: int) -> tuple[Any, int]:
-    """Rows whose full conversation would not fit: truncating them would cut the answer away (a silent 0 loss)."""
-    keep = [i for i, length in enumerate(lengths) if length <= max_length]
-    return dataset.select(keep), len(dataset) - len(keep)
+@dataclass
+class FittedRows:
+    """The rows a stage trains on, its plan with max_length settled, and how many rows were measured to find them."""
+
+    plan: dict[str, Any]
+    rows: Any
+    checked: int  # rows whose length was measured
+    dropped: int  # of those, rows longer than max_length: truncating them would cut the answer away (a silent 0 loss)
 
 
-def fit_rows(plan: dict[str, Any], dataset: Any, tokenizer: Any,
-             *conversations: tuple[str, ...]) -> tuple[dict[str, Any], Any, int]:
-    """The stage's plan with max_length settled (auto when 0) and the rows that fit; a row's longest conversation
-    (chosen or rejected, for DPO) decides."""
-    lengths = [max(each) for each in zip(*(token_lengths(dataset, tokenizer, c) for c in conversations))]
+def fit_rows(plan: dict[str, Any], dataset: Any, tokenizer: Any, *conversations: tuple[str, ...],
+             needed: int = 0, seed: int = 0) -> FittedRows:
+    """The rows that fit and the stage's plan with max_length settled (auto when 0); a row's longest conversation
+    (chosen or rejected, for DPO) decides.
+
+    With `needed` (the rows a fixed number of steps reaches) rows are drawn in the seed's order and measured in
+    growing slices until that many fit: a 50-step try on 100k rows does not wait for all of them to be tokenized.
+    Without it every row is measured, and kept if it fits."""
+    limit = plan["max_length"] or LONGEST_AUTO_LENGTH
+    partial = 0 < needed < len(dataset)
+    order = dataset.shuffle(seed=seed) if partial else dataset
+    kept: list[int] = []
+    lengths: list[int] = []
+    start, size, dropped = 0, max(2 * needed, FIRST_SLICE), 0
+    while start < len(order) and not (partial and len(kept) >= needed):
+        piece = order.select(range(start, min(start + size, len(order))))
+        measured = [max(each) for each in zip(*(token_lengths(piece, tokenizer, c) for c in conversations))]
+        for offset, length in enumerate(measured):
+            if length > limit:
+                dropped += 1
+            else:
+                kept.append(start + offset)
+                lengths.append(length)
+        start, size = start + len(piece), size * 2
+    if not kept and len(dataset):
+        raise ValueError(f"every training row is longer than max_length={limit} tokens")
+    if partial:
+        kept, lengths = kept[:needed], lengths[:needed]
     stage_plan = {**plan, "max_length": plan["max_length"] or auto_max_length(lengths)}
-    kept, dropped = drop_truncated(dataset, lengths, stage_plan["max_length"])
-    if dropped and not len(kept):
-        raise ValueError(f"every training row is longer than max_length={stage_plan['max_length']} tokens")
-    return stage_plan, kept, dropped
+    return FittedRows(stage_plan, order.select(kept), checked=start, dropped=dropped)
 
 
 # --- progress, divergence and cancellation -----------------------------------------------------------------------
@@ -342,13 +373,16 @@ def eval_subset(dataset: Any, rows: int, seed: int) -> Any:
     return dataset.shuffle(seed=seed).select(range(rows))
 
 
-def rows_for_steps(dataset: Any, max_steps: int, rows_per_step: int, seed: int) -> Any:
-    """The rows a fixed number of steps can reach, drawn with the seed: a 50-step try on 100k rows does not wait
-    for all of them to be tokenized. Epoch or time-budget runs (no step limit, or more steps than rows) keep all."""
-    needed = max_steps * rows_per_step
-    if max_steps <= 0 or needed >= len(dataset):
-        return dataset
-    return dataset.shuffle(seed=seed).select(range(needed))
+def rows_for_steps(max_steps: int, rows_per_step: int) -> int:
+    """The rows a fixed number of steps reaches (0: no step limit, every row may be reached)."""
+    return max(0, max_steps) * rows_per_step
+
+
+def stage_figures(stage: str, data: Any, fitted: FittedRows) -> dict[str, Any]:
+    """What the manifest says of a stage's rows: how many the data holds, were measured, dropped and trained on."""
+    return {f"{stage}_train_rows": len(data), f"{stage}_rows_checked": fitted.checked,
+            f"{stage}_dropped_too_long": fitted.dropped, f"{stage}_rows_used": len(fitted.rows),
+            f"{stage}_max_length": fitted.plan["max_length"]}
 
 
 def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
@@ -381,13 +415,14 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
     rows_per_step = plan["batch_size"] * plan["gradient_accumulation"]
     if "sft" in methods and not (sft_adapter / "adapter_config.json").is_file():
         data = _load(dataset, "sft")
-        stage_plan, train, dropped = fit_rows(plan, sft_rows(data["train"]), tokenizer, ("prompt", "completion"))
-        evaluation = eval_subset(sft_rows(data["validation"]) if "validation" in data else None,
-                                 plan.get("eval_rows", 0), plan["seed"])
-        figures.update(sft_dropped_too_long=dropped, sft_train_rows=len(train), sft_max_length=stage_plan["max_length"])
+        fitted = fit_rows(plan, data["train"], tokenizer, ("messages",),
+                          needed=rows_for_steps(plan["sft_max_steps"], rows_per_step), seed=plan["seed"])
+        stage_plan, train = fitted.plan, sft_rows(fitted.rows)
+        evaluation = eval_subset(data["validation"] if "validation" in data else None, plan.get("eval_rows", 0),
+                                 plan["seed"])
+        evaluation = sft_rows(evaluation) if evaluation is not None else None
+        figures.update(stage_figures("sft", data["train"], fitted))
         _write_manifest(run_dir, figures)  # the app shows the dropped count while the stage runs
-        train = rows_for_steps(train, plan["sft_max_steps"], rows_per_step, plan["seed"])
-        figures["sft_rows_used"] = len(train)
         _tensorboard_dir(run_dir, "sft")
         trainer = SFTTrainer(model=load(), args=sft_config(stage_plan, run_dir / "sft", evaluation is not None),
                              train_dataset=train, eval_dataset=evaluation, processing_class=tokenizer,
@@ -404,14 +439,14 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
     if "dpo" in methods:
         data = _load(dataset, "dpo")
         keep = ["prompt", "chosen", "rejected"]
-        stage_plan, train, dropped = fit_rows(plan, data["train"].select_columns(keep), tokenizer,
-                                              ("prompt", "chosen"), ("prompt", "rejected"))
+        fitted = fit_rows(plan, data["train"].select_columns(keep), tokenizer, ("prompt", "chosen"),
+                          ("prompt", "rejected"), needed=rows_for_steps(plan["dpo_max_steps"], rows_per_step),
+                          seed=plan["seed"])
+        stage_plan, train = fitted.plan, fitted.rows
         evaluation = eval_subset(data["validation"].select_columns(keep) if "validation" in data else None,
                                  plan.get("eval_rows", 0), plan["seed"])
-        figures.update(dpo_dropped_too_long=dropped, dpo_train_rows=len(train), dpo_max_length=stage_plan["max_length"])
+        figures.update(stage_figures("dpo", data["train"], fitted))
         _write_manifest(run_dir, figures)
-        train = rows_for_steps(train, plan["dpo_max_steps"], rows_per_step, plan["seed"])
-        figures["dpo_rows_used"] = len(train)
         _tensorboard_dir(run_dir, "dpo")
         base = load()
         if (sft_adapter / "adapter_config.json").is_file():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shlex
+import sys
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -18,6 +19,7 @@ def job_module() -> ModuleType:
     """train/job.py loaded as a module (it stays importable on its own, with no forklift_core imports)."""
     spec = importlib.util.spec_from_file_location("forklift_train_job", JOB_SCRIPT)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[spec.name] = module  # its dataclasses look their module up by name
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 

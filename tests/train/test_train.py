@@ -57,13 +57,51 @@ def test_max_length_comes_from_the_data_and_long_rows_are_dropped_and_counted(ti
     lengths = job.token_lengths(rows, tokenizer, ("prompt", "completion"))
     assert lengths[0] < lengths[1] < lengths[2] and lengths[0] > 10  # real token counts, not a dict's keys
     plan = TrainPlan().to_dict()
-    stage_plan, kept, dropped = job.fit_rows(plan, rows, tokenizer, ("prompt", "completion"))
-    assert stage_plan["max_length"] == -(-lengths[2] // 8) * 8 and dropped == 0 and len(kept) == 3
-    stage_plan, kept, dropped = job.fit_rows({**plan, "max_length": lengths[1]}, rows, tokenizer,
-                                             ("prompt", "completion"))
-    assert dropped == 1 and len(kept) == 2 and stage_plan["max_length"] == lengths[1]
+    fitted = job.fit_rows(plan, rows, tokenizer, ("prompt", "completion"))
+    assert fitted.plan["max_length"] == -(-lengths[2] // 8) * 8 and fitted.dropped == 0 and len(fitted.rows) == 3
+    fitted = job.fit_rows({**plan, "max_length": lengths[1]}, rows, tokenizer, ("prompt", "completion"))
+    assert fitted.dropped == 1 and len(fitted.rows) == 2 and fitted.plan["max_length"] == lengths[1]
     with pytest.raises(ValueError, match="longer than max_length"):
         job.fit_rows({**plan, "max_length": 4}, rows, tokenizer, ("prompt", "completion"))
+
+
+def test_a_fixed_number_of_steps_measures_only_the_rows_it_reaches(tiny_llama_dir) -> None:
+    from datasets import Dataset
+    from transformers import AutoTokenizer
+
+    job = job_module()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_llama_dir)
+    rows = Dataset.from_list([{"messages": [{"role": "user", "content": f"Where is `f{i}` defined?"},
+                                            {"role": "assistant", "content": "In `a.py` at line 3. " * (1 + i % 7)}]}
+                              for i in range(2000)])
+    plan = {**TrainPlan().to_dict(), "max_length": 0}
+    fitted = job.fit_rows(plan, rows, tokenizer, ("messages",), needed=12, seed=5)
+    assert len(fitted.rows) == 12 and fitted.checked < len(rows) // 4  # not every row was tokenized
+    # The rows are the seed's draw, and max_length is sized to them, not to the whole set.
+    assert fitted.rows["messages"] == rows.shuffle(seed=5).select(range(12))["messages"]
+    assert fitted.plan["max_length"] == job.auto_max_length(job.token_lengths(fitted.rows, tokenizer, ("messages",)))
+    # A max_length that drops most rows: the draw goes on until enough fit, and counts what it dropped.
+    short = job.token_lengths(rows.select(range(7)), tokenizer, ("messages",))[1]
+    fitted = job.fit_rows({**plan, "max_length": short}, rows, tokenizer, ("messages",), needed=40, seed=5)
+    assert len(fitted.rows) == 40 and fitted.dropped > 0 and fitted.checked >= fitted.dropped + 40
+    assert max(job.token_lengths(fitted.rows, tokenizer, ("messages",))) <= short
+    everything = job.fit_rows(plan, rows, tokenizer, ("messages",), needed=len(rows), seed=5)
+    assert everything.checked == len(rows) and len(everything.rows) == len(rows)
+
+
+def test_mean_tokens_on_arrow_columns_equal_the_row_by_row_count() -> None:
+    from datasets import Dataset
+
+    from forklift_core.train.estimate import dataset_mean_tokens, mean_tokens
+
+    rows = [{"prompt": [{"role": "user", "content": f"Où est `f{i}` défini ?"}],
+             "chosen": [{"role": "assistant", "content": "Dans `a.py`. " * i}],
+             "rejected": [{"role": "assistant", "content": "ünknown"}]} for i in range(50)]
+    dataset = Dataset.from_list(rows).select(range(3, 40))  # a selection: the indices mapping is honoured
+    fields = ("prompt", "chosen", "rejected")
+    assert dataset_mean_tokens(dataset, fields) == pytest.approx(mean_tokens(rows[3:40], fields))
+    assert dataset_mean_tokens(dataset, ("chosen",)) < dataset_mean_tokens(dataset, fields)
+    assert dataset_mean_tokens(dataset.select([]), fields) == 0.0
 
 
 def test_epochs_are_capped_to_the_time_budget() -> None:
@@ -110,6 +148,7 @@ def test_full_sft_then_dpo_run(project, tiny_llama_dir) -> None:
     per_step = manifest["plan"]["batch_size"] * manifest["plan"]["gradient_accumulation"]
     assert (manifest["sft_rows_used"], manifest["dpo_rows_used"]) == (4 * per_step, 2 * per_step)
     assert manifest["sft_train_rows"] > 4 * per_step and manifest["dpo_train_rows"] > 2 * per_step
+    assert manifest["sft_rows_checked"] < manifest["sft_train_rows"]
     for stage in ("sft", "dpo"):  # TensorBoard events per stage under tb/
         assert list((status.run_dir / "tb" / stage).glob("events.out.tfevents.*")), stage
     assert any(r.get("tokens_per_s") for r in status.progress)

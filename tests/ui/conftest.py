@@ -73,7 +73,8 @@ def app_workspace(tmp_path_factory: pytest.TempPathFactory, example_template: Pa
 
 
 @pytest.fixture(scope="session")
-def app_url(app_workspace: Path) -> Iterator[str]:
+def app_url(app_workspace: Path, smollm2_dir: Path) -> Iterator[str]:
+    """The session's app, started once the embedded model is converted (its Train tab resolves that model)."""
     port = free_port()
     proc = start_app(app_workspace, port)
     yield f"http://127.0.0.1:{port}/"

@@ -54,8 +54,9 @@ def data_notes(manifest: dict[str, Any]) -> str:
     for stage in ("sft", "dpo"):
         if f"{stage}_train_rows" in manifest:
             dropped = manifest.get(f"{stage}_dropped_too_long", 0)
-            notes.append(f"{stage.upper()}: {manifest[f'{stage}_train_rows']:,} rows of ≤ "
-                         f"{manifest.get(f'{stage}_max_length')} tokens"
+            total, used = manifest[f"{stage}_train_rows"], manifest.get(f"{stage}_rows_used")
+            rows = f"{used:,} of {total:,} rows" if used is not None and used < total else f"{total:,} rows"
+            notes.append(f"{stage.upper()}: {rows} of ≤ {manifest.get(f'{stage}_max_length')} tokens"
                          + (f", **{dropped} dropped as too long**" if dropped else ", none dropped"))
     curriculum = manifest.get("curriculum") or {}
     if curriculum:
