@@ -55,7 +55,7 @@ run: install
 	$(BIN)/python app.py
 
 test: install-test
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 # Every figure in the README's Figures section (about 40 minutes on 2 cores; the kernel tree is fetched once).
 bench: install

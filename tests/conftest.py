@@ -13,6 +13,11 @@ from filelock import FileLock
 
 from forklift_core.workspace import Workspace
 
+# Under pytest-xdist the workers share the cores: one thread per process (torch, BLAS, and the apps and training jobs
+# the tests start, which inherit it). Each taking every core left threads spinning on one another: 2-6× slower tests.
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 POLYGLOT = FIXTURES / "polyglot"
 

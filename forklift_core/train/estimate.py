@@ -75,7 +75,7 @@ def parameter_count(model_dir: str) -> int:
 
 def training_rate(cuda: bool = False) -> float:
     """This machine's rough sustained training FLOP/s."""
-    return GPU_FLOPS if cuda else CPU_FLOPS_PER_CORE[job_module().native_bf16()] * (os.cpu_count() or 1)
+    return GPU_FLOPS if cuda else CPU_FLOPS_PER_CORE[job_module().native_bf16()] * job_module().training_threads()
 
 
 def available_memory_gib() -> float:

@@ -108,6 +108,15 @@ def dpo_config(plan: dict[str, Any], out: Path, has_eval: bool) -> Any:
     return DPOConfig(**common, beta=plan["dpo_beta"], max_length=plan["max_length"], pad_to_multiple_of=SHAPE_MULTIPLE)
 
 
+def training_threads() -> int:
+    """Every core, unless OMP_NUM_THREADS says how many (a machine shared with other work: more threads than cores
+    spin on one another)."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:  # unset, or OpenMP's nested form ("4,2")
+        return max(1, os.cpu_count() or 1)
+
+
 def _cuda() -> bool:
     import torch
 
@@ -402,7 +411,7 @@ def run(plan_path: Path, dataset: str, run_dir: Path) -> str:
                               "base_model": base, "seed": plan["seed"], "versions": _versions(),
                               "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
     set_seed(plan["seed"])
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(training_threads())
     tokenizer = AutoTokenizer.from_pretrained(base)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

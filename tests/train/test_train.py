@@ -104,6 +104,17 @@ def test_mean_tokens_on_arrow_columns_equal_the_row_by_row_count() -> None:
     assert dataset_mean_tokens(dataset.select([]), fields) == 0.0
 
 
+def test_training_uses_every_core_unless_omp_num_threads_says_otherwise(monkeypatch) -> None:
+    import os
+
+    job = job_module()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert job.training_threads() == 1
+    for unset_or_nested in ("", "4,2"):
+        monkeypatch.setenv("OMP_NUM_THREADS", unset_or_nested)
+        assert job.training_threads() == (os.cpu_count() or 1)
+
+
 def test_epochs_are_capped_to_the_time_budget() -> None:
     from forklift_core.train.estimate import DatasetStats, fit_to_budget
 
