@@ -222,8 +222,8 @@ def test_cli_train_and_runs(project, tiny_llama_dir) -> None:
 @pytest.mark.slow
 def test_a_few_real_steps_on_smollm2(project, smollm2_dir, models_dir, monkeypatch) -> None:
     launcher = LocalLauncher(project, "poly")
-    run_id = launcher.start(_plan(smollm2_dir, method="sft+dpo", sft_max_steps=2, dpo_max_steps=1, batch_size=2,
-                                  eval_steps=100, eval_rows=4))  # each stage's closing evaluation stays small
+    run_id = launcher.start(_plan(smollm2_dir, method="sft+dpo", sft_max_steps=2, dpo_max_steps=1, batch_size=1,
+                                  eval_steps=100, eval_rows=2))  # each stage's closing evaluation stays small
     status = launcher.wait(run_id, interval=1.0)
     assert status.status == "completed", launcher.logs(run_id)
     losses = [r["loss"] for r in status.progress if r["stage"] == "sft" and "loss" in r]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
@@ -11,15 +12,17 @@ from forklift_core.curate.store import CurationStore
 from forklift_core.evaluate.items import load_test_rows
 from forklift_core.evaluate.pipeline import evaluate_run
 from forklift_core.generate.pipeline import generate
+from forklift_core.ingest.index import ingest
 from forklift_core.workspace import Workspace
-from tests.conftest import train_tiny_run
+from tests.conftest import POLYGLOT, train_tiny_run
 from tests.ui.conftest import SCREENSHOTS
 
-PROJECT = "forklift-example"
+PROJECT = "compare-poly"  # the small fixture: evaluation embeds its index in seconds (the example's took a minute)
 
 
 def test_ask_compare_and_judge(page: Page, app_url: str, app_workspace: Path, tiny_llama_dir: Path) -> None:
     workspace = Workspace(app_workspace)
+    ingest(str(POLYGLOT), PROJECT, workspace)
     generate(PROJECT, workspace)
     run_id = train_tiny_run(workspace, PROJECT, tiny_llama_dir)
     evaluate_run(workspace, PROJECT, run_id, EvalConfig(limit=6, max_new_tokens=8, retention=False))
@@ -27,6 +30,11 @@ def test_ask_compare_and_judge(page: Page, app_url: str, app_workspace: Path, ti
 
     page.reload()
     page.get_by_role("tab", name="Compare").click()
+    # The tab's first load picks the first project and shows its report: choosing before that lands gets undone.
+    expect(page.locator("#compare-report")).to_contain_text(
+        re.compile("No completed run yet|Not evaluated yet|test items"), timeout=30_000)
+    page.locator("#compare-project input").click()
+    page.get_by_role("option", name=PROJECT, exact=True).click()
     expect(page.locator("#compare-run input")).to_have_value(run_id, timeout=30_000)
     expect(page.locator("#compare-report")).to_contain_text("6 test items", timeout=30_000)
     page.locator("#compare-question textarea").fill(question)
