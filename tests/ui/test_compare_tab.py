@@ -17,7 +17,7 @@ from forklift_core.workspace import Workspace
 from tests.conftest import POLYGLOT, train_tiny_run
 from tests.ui.conftest import SCREENSHOTS
 
-PROJECT = "compare-poly"  # the small fixture: evaluation embeds its index in seconds (the example's took a minute)
+PROJECT = "poly-compare"  # the small fixture: evaluation embeds its index in seconds (the example's took a minute)
 
 
 def test_ask_compare_and_judge(page: Page, app_url: str, app_workspace: Path, tiny_llama_dir: Path) -> None:
