@@ -1,4 +1,4 @@
-"""Launchers run the training job and report on it: start, poll, cancel, logs. LocalLauncher uses a subprocess."""
+"""Launchers run the training job and report on it: start, poll, cancel, logs. LocalLauncher runs a local process."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -21,6 +20,7 @@ from forklift_core.ingest.tables import IndexReader
 from forklift_core.models import resolve_lm
 from forklift_core.train.curriculum import Curriculum, load_fact_infos, plan_curriculum, write_curriculum
 from forklift_core.train.estimate import dataset_stats, fit_to_budget, parameter_count, rows_in_budget
+from forklift_core.train.job_server import start_job
 from forklift_core.train.recipe import JOB_SCRIPT, job_module
 from forklift_core.workspace import ProjectPaths, Workspace, timestamped_id, write_json_atomic
 
@@ -175,15 +175,12 @@ class LocalLauncher:
             raise BadInputError(f"run {run_id} already completed")
         # Marked running before the job starts, so a poll in between never reads the previous run's end state.
         write_json_atomic(folder / "manifest.json", {**read_manifest(folder), "status": "running"})
-        log = open(folder / "job.log", "ab")
         data = read_manifest(folder).get("train_dataset") or "dataset"
-        proc = subprocess.Popen([sys.executable, str(JOB_SCRIPT), "--plan", str(folder / "plan.yaml"), "--dataset",
-                                 str(folder / data), "--run-dir", str(folder)],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                env=_job_environment())
-        log.close()
-        write_json_atomic(folder / "launch.json", {"pid": proc.pid, "started_at": time.time()})
-        self._children[run_id] = proc
+        job = start_job(JOB_SCRIPT, ["--plan", str(folder / "plan.yaml"), "--dataset", str(folder / data),
+                                     "--run-dir", str(folder)], folder / "job.log", _job_environment())
+        write_json_atomic(folder / "launch.json", {"pid": job.pid, "started_at": time.time(), "warm": job.warm})
+        if job.process is not None:
+            self._children[run_id] = job.process
 
     def poll(self, run_id: str) -> RunStatus:
         """The run's status from its manifest; a 'running' job whose process is gone is reported as failed."""

@@ -14,14 +14,19 @@ from forklift_core.config import TrainPlan
 JOB_SCRIPT = Path(__file__).with_name("job.py")
 
 
-@lru_cache(maxsize=1)
-def job_module() -> ModuleType:
-    """train/job.py loaded as a module (it stays importable on its own, with no forklift_core imports)."""
-    spec = importlib.util.spec_from_file_location("forklift_train_job", JOB_SCRIPT)
+def load_job(script: Path) -> ModuleType:
+    """A job script loaded as a module (it stays importable on its own, with no forklift_core imports)."""
+    spec = importlib.util.spec_from_file_location("forklift_train_job", script)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     sys.modules[spec.name] = module  # its dataclasses look their module up by name
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
+
+
+@lru_cache(maxsize=1)
+def job_module() -> ModuleType:
+    """train/job.py loaded as a module."""
+    return load_job(JOB_SCRIPT)
 
 
 def cli_command(project: str, plan: TrainPlan) -> str:

@@ -23,7 +23,8 @@ def project(workspace):
 
 
 def _plan(model: Path, **overrides) -> TrainPlan:
-    settings = dict(base_model=str(model), method="sft+dpo", sft_max_steps=4, dpo_max_steps=2, batch_size=4, eval_steps=2,
+    settings = dict(base_model=str(model), method="sft+dpo", sft_max_steps=4, dpo_max_steps=2, batch_size=4,
+                    gradient_accumulation=1, eval_steps=2,
                     save_steps=2, max_length=192, pairs="accepted+pending")
     return TrainPlan(**{**settings, **overrides})
 

@@ -13,12 +13,30 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 CHROMIUM = "/usr/bin/chromium"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Screenshots a person can look at after a run (ignored by git).
 SCREENSHOTS = Path(os.environ.get("FORKLIFT_SCREENSHOTS", "/tmp/forklift-screenshots"))
 SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+
+def choose(page: Page, field: str, option: str, timeout_s: float = 60.0) -> None:
+    """Pick `option` in the dropdown #field, opening it again until the option is offered (choices can arrive late)."""
+    box = page.locator(f"#{field} input")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=2_000)
+            break
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
+            page.keyboard.press("Escape")  # closes the stale list; the next click opens the current one
+    expect(box).to_have_value(option, timeout=15_000)
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ from forklift_core.generate.pipeline import generate
 from forklift_core.ingest.index import ingest
 from forklift_core.workspace import Workspace
 from tests.conftest import POLYGLOT, train_tiny_run
-from tests.ui.conftest import SCREENSHOTS
+from tests.ui.conftest import SCREENSHOTS, choose
 
 PROJECT = "poly-compare"  # the small fixture: evaluation embeds its index in seconds (the example's took a minute)
 
@@ -33,8 +33,7 @@ def test_ask_compare_and_judge(page: Page, app_url: str, app_workspace: Path, ti
     # The tab's first load picks the first project and shows its report: choosing before that lands gets undone.
     expect(page.locator("#compare-report")).to_contain_text(
         re.compile("No completed run yet|Not evaluated yet|test items"), timeout=30_000)
-    page.locator("#compare-project input").click()
-    page.get_by_role("option", name=PROJECT, exact=True).click()
+    choose(page, "compare-project", PROJECT)
     expect(page.locator("#compare-run input")).to_have_value(run_id, timeout=30_000)
     expect(page.locator("#compare-report")).to_contain_text("6 test items", timeout=30_000)
     page.locator("#compare-question textarea").fill(question)

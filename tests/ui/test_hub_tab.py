@@ -15,7 +15,7 @@ from forklift_core.workspace import Workspace
 from tests.conftest import POLYGLOT
 from tests.hub.conftest import TOKEN, make_adapter_run
 from tests.hub.fake_hub import FakeHub
-from tests.ui.conftest import SCREENSHOTS, app_workspace_from, free_port, start_app
+from tests.ui.conftest import SCREENSHOTS, app_workspace_from, choose, free_port, start_app
 
 
 @pytest.fixture
@@ -42,15 +42,16 @@ def open_hub_tab(url: str, browser) -> Page:
     """A new page on the Hub tab with project `poly` and its run-1 chosen."""
     page: Page = browser.new_context(viewport={"width": 1400, "height": 1100}).new_page()
     page.goto(url)
-    page.get_by_role("tab", name="Hub").click()
-    page.locator("#hub-project input").click()
-    page.get_by_role("option", name="poly", exact=True).click()
-    # The run list arrives with the project's secret findings: opened before them, it still holds the old (empty)
-    # choices, and under load that race was lost.
-    expect(page.locator("#hub-secrets")).to_contain_text("secret-scan finding", timeout=60_000)
-    page.locator("#hub-run input").click()
-    page.get_by_role("option", name="run-1").click()
+    choose_poly_in_hub_tab(page)
+    choose(page, "hub-run", "run-1")  # the run list arrives after the project's pick lands
     return page
+
+
+def choose_poly_in_hub_tab(page: Page) -> None:
+    """Open the Hub tab and choose project `poly` once the tab's first load has landed (choosing earlier is undone)."""
+    page.get_by_role("tab", name="Hub").click()
+    expect(page.locator("#hub-waiting")).to_contain_text("No staged pushes waiting", timeout=60_000)
+    choose(page, "hub-project", "poly")
 
 
 def test_stage_preview_push_and_pull_in_the_hub_tab(hub_app, browser) -> None:
@@ -104,9 +105,7 @@ def test_an_app_killed_mid_push_finishes_the_push_after_a_restart(hub_app, brows
     restarted = start_app(workspace.root, port, {"HF_ENDPOINT": fake.url, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1"})
     try:
         page.goto(f"http://127.0.0.1:{port}/")
-        page.get_by_role("tab", name="Hub").click()
-        page.locator("#hub-project input").click()
-        page.get_by_role("option", name="poly", exact=True).click()
+        choose_poly_in_hub_tab(page)
         expect(page.locator("#hub-waiting")).to_contain_text("ada/poly-lora", timeout=30_000)
         expect(page.locator("#hub-waiting")).to_contain_text("last try: started")  # the killed attempt
         page.locator("#hub-resume").click()
@@ -136,8 +135,7 @@ def test_a_run_on_hf_jobs_from_the_train_tab_reaches_completed_and_one_is_cancel
     page.get_by_role("tab", name="Train").click()
     # The tab's first load picks the first project and describes its plan; choosing before it lands gets undone.
     expect(page.locator("#train-command")).to_contain_text("covers", timeout=120_000)
-    page.locator("#train-project input").click()
-    page.get_by_role("option", name="poly", exact=True).click()
+    choose(page, "train-project", "poly")
     page.locator("#train-base-model textarea, #train-base-model input").first.fill("ada/tiny-llama")
     page.get_by_label("sft", exact=True).check()
     steps = page.locator("#train-max-steps input")

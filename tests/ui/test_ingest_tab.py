@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.conftest import POLYGLOT
-from tests.ui.conftest import SCREENSHOTS, upload_polyglot_archive
+from tests.ui.conftest import SCREENSHOTS, choose, upload_polyglot_archive
 
 
 def test_example_project_is_browsable_at_once(page) -> None:
@@ -35,9 +35,7 @@ def test_ingest_a_path_from_the_ui(page) -> None:
     page.get_by_role("tab", name="Generate").click()
     chooser = page.locator("#generate-project input")
     expect(chooser).to_have_value("forklift-example", timeout=15_000)
-    chooser.click()
-    page.get_by_role("option", name="poly-ui", exact=True).click()
-    expect(chooser).to_have_value("poly-ui", timeout=15_000)
+    choose(page, "generate-project", "poly-ui")
 
 
 def test_bad_input_shows_a_clear_error(page) -> None:
