@@ -56,7 +56,8 @@ def run_variant(variant: str, dataset: Path, model_dir: Path, steps: int, rows: 
                          include_num_input_tokens_seen="non_padding", disable_tqdm=True, seed=1)
     else:
         torch.set_num_threads(max(1, os.cpu_count() or 1))
-        stage_plan, train, _ = job.fit_rows(plan, train, tokenizer, ("prompt", "completion"))
+        fitted = job.fit_rows(plan, train, tokenizer, ("prompt", "completion"))
+        stage_plan, train = fitted.plan, fitted.rows
         args = job.sft_config({**stage_plan, "tensorboard": False}, out, has_eval=False)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train, processing_class=tokenizer,

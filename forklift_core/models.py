@@ -7,9 +7,11 @@ import hashlib
 import importlib.util
 import json
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from forklift_core.errors import ForkliftError, NotFoundError
 
@@ -63,6 +65,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+@contextmanager
+def gguf_parsed_once() -> Iterator[None]:
+    """Within the block, each GGUF file is parsed once and each tensor-name map built once.
+
+    transformers reads the file three times (tokenizer, config, weights), and each read walks every metadata value
+    (49k vocabulary strings); it also rebuilds gguf's name map for every tensor. That was most of a 48 s conversion.
+    """
+    import gguf
+
+    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    gguf.GGUFReader, gguf.get_tensor_name_map = lru_cache(maxsize=4)(reader), lru_cache(maxsize=16)(name_map)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = reader, name_map
+
+
 def convert_gguf_to_safetensors(gguf: Path, dest: Path) -> Path:
     """Dequantize a GGUF once into a plain safetensors folder, so it can be trained (GGUF models cannot)."""
     import torch
@@ -79,8 +98,10 @@ def convert_gguf_to_safetensors(gguf: Path, dest: Path) -> Path:
             return dest
         staging = dest.parent / f".{dest.name}.partial"
         shutil.rmtree(staging, ignore_errors=True)
-        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        quantized = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+        with gguf_parsed_once():
+            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+            quantized = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
+                                                             dtype=torch.float32)
         config = quantized.config
         if hasattr(config, "quantization_config"):
             del config.quantization_config  # the copy is plain fp32, not GGUF

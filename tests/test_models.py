@@ -39,6 +39,26 @@ def test_workspaces_share_the_model_cache_forklift_models_names(tmp_path: Path, 
     assert first.models_dir == tmp_path / "a" / ".models" != second.models_dir  # without it, each its own
 
 
+def test_a_conversion_parses_the_gguf_once_and_leaves_the_reader_as_it_was(tmp_path: Path) -> None:
+    import gguf
+
+    source = tmp_path / "small.gguf"
+    writer = gguf.GGUFWriter(str(source), "llama")
+    writer.add_block_count(2)
+    writer.add_tensor("token_embd.weight", np.zeros((4, 8), dtype=np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    original = gguf.GGUFReader
+    with models.gguf_parsed_once():
+        first, second = gguf.GGUFReader(str(source)), gguf.GGUFReader(str(source))
+        assert first is second  # transformers' three reads (tokenizer, config, weights) share one parse
+        assert gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2) is gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2)
+    assert gguf.GGUFReader is original  # outside the block, the library is untouched
+    assert gguf.GGUFReader(str(source)) is not first and len(first.tensors) == 1
+
+
 def test_conversion_is_done_once(models_dir: Path, smollm2) -> None:
     folder = Path(models.resolve_lm(models.DEFAULT_LM_ID, models_dir).location)
     before = (folder / "model.safetensors").stat().st_mtime_ns

@@ -90,22 +90,47 @@ _lock = threading.Lock()  # one request at a time: the replies come back in orde
 _servers: dict[Path, JobServer] = {}  # by job script
 
 
+def _server_for(script: Path, env: dict[str, str]) -> JobServer:
+    """The running server for this script and environment, started (and waited for) when there is none yet."""
+    server = _servers.get(script)
+    if server is None or not server.serves(env):
+        if server is not None:
+            server.stop()
+        _servers.pop(script, None)
+        server = _servers[script] = JobServer(script, env)
+    return server
+
+
+def _drop_server(script: Path) -> None:
+    server = _servers.pop(script, None)
+    if server is not None:
+        server.stop()
+
+
+def warm_up(script: Path, env: dict[str, str]) -> None:
+    """Start the job server in the background, so the next run starts warm without waiting for the imports."""
+    if env.get(WARM_SWITCH, "1") == "0":
+        return
+
+    def start() -> None:
+        with _lock:
+            try:
+                _server_for(script, env)
+            except (OSError, ValueError):
+                _drop_server(script)  # the next run says why, when it starts cold
+
+    threading.Thread(target=start, name="job-server-warm-up", daemon=True).start()
+
+
 def start_job(script: Path, args: list[str], log: Path, env: dict[str, str]) -> StartedJob:
     """Start `python script *args` in its own session writing to `log`: forked warm, or spawned if that fails."""
     if env.get(WARM_SWITCH, "1") != "0":
         with _lock:
-            server = _servers.get(script)
             try:
-                if server is None or not server.serves(env):
-                    if server is not None:
-                        server.stop()
-                    server = _servers[script] = JobServer(script, env)
-                return StartedJob(server.fork(script, args, log, env), warm=True)
+                return StartedJob(_server_for(script, env).fork(script, args, log, env), warm=True)
             except (OSError, ValueError) as exc:
                 print(f"forklift: starting the job cold ({exc})", file=sys.stderr)
-                if server is not None:
-                    server.stop()
-                _servers.pop(script, None)
+                _drop_server(script)
     with open(log, "ab") as output:
         process = subprocess.Popen([sys.executable, str(script), *args], stdin=subprocess.DEVNULL, stdout=output,
                                    stderr=subprocess.STDOUT, start_new_session=True, env=env)

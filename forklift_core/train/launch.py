@@ -20,7 +20,7 @@ from forklift_core.ingest.tables import IndexReader
 from forklift_core.models import resolve_lm
 from forklift_core.train.curriculum import Curriculum, load_fact_infos, plan_curriculum, write_curriculum
 from forklift_core.train.estimate import dataset_stats, fit_to_budget, parameter_count, rows_in_budget
-from forklift_core.train.job_server import start_job
+from forklift_core.train.job_server import start_job, warm_up
 from forklift_core.train.recipe import JOB_SCRIPT, job_module
 from forklift_core.workspace import ProjectPaths, Workspace, timestamped_id, write_json_atomic
 
@@ -55,6 +55,11 @@ TRAIN_DATA = "curriculum"  # the run's folder holding what the job trains on, be
 def _job_environment() -> dict[str, str]:
     """The job's environment: fewer malloc arenas, so freed logits buffers return to the system (lower peak RSS)."""
     return {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
+
+
+def warm_up_local_jobs() -> None:
+    """Have the job server import the training stack now, in the background (the Train tab asks when opened)."""
+    warm_up(JOB_SCRIPT, _job_environment())
 
 
 def _alive(pid: int) -> bool:

@@ -6,6 +6,7 @@ import os
 
 import gradio as gr
 
+from forklift_core.train.launch import warm_up_local_jobs
 from forklift_core.ui.common import AppSettings, keep_projects_fresh, sign_in_section
 from forklift_core.ui.tabs.compare import build_compare_tab
 from forklift_core.ui.tabs.curate import SHORTCUTS_JS, build_curate_tab
@@ -37,6 +38,8 @@ def build_app(settings: AppSettings | None = None) -> gr.Blocks:
             keep_projects_fresh(tab, build_curate_tab(settings, demo), lambda: projects_with_pairs(settings.workspace))
         with gr.Tab("Train", id="train") as tab:
             keep_projects_fresh(tab, build_train_tab(settings, demo), projects)
+            if not settings.public:  # someone who opens the tab is about to train: the first run then starts warm
+                tab.select(warm_up_local_jobs, None, None, queue=False)
         with gr.Tab("Compare", id="compare") as tab:
             keep_projects_fresh(tab, build_compare_tab(settings, demo), projects)
         with gr.Tab("Hub", id="hub") as tab:

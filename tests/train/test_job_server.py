@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from forklift_core.train.job_server import WARM_SWITCH, start_job, stop_servers
+from forklift_core.train.job_server import WARM_SWITCH, start_job, stop_servers, warm_up
 from forklift_core.train.launch import _alive
 
 # A stand-in job with the real one's two entry points: preload() records each import, main() what it was given.
@@ -95,3 +95,15 @@ def test_a_failing_job_leaves_its_traceback_and_the_switch_starts_jobs_cold(stan
     cold, _, warm = _run(script, "cold", {**env, WARM_SWITCH: "0"})
     assert not warm and cold["parent"] == os.getpid() and cold["session"] == cold["pid"]
     assert len(_preloads(script)) == 1  # the cold job imported for itself; the server was not asked
+
+
+def test_a_warm_up_imports_ahead_and_the_next_job_forks_from_it(stand_in) -> None:
+    script, env = stand_in
+    warm_up(script, env)  # returns at once; the server imports in the background
+    while not _preloads(script):
+        time.sleep(0.05)
+    job, _, warm = _run(script, "job", env)
+    assert warm and _preloads(script) == [job["parent"]]
+    warm_up(script, env)  # a server that serves already is kept
+    again, _, _ = _run(script, "again", env)
+    assert again["parent"] == job["parent"] and len(_preloads(script)) == 1
