@@ -66,6 +66,7 @@ bench: install
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/job_start.py
+	$(BIN)/python bench/convert.py
 
 # The whole loop on the example (about 17 minutes on 2 cores): ingest, generate, train, evaluate.
 bench-loop: install
