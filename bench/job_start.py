@@ -43,7 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    plan = TrainPlan(method="sft", sft_max_steps=1, batch_size=1, gradient_accumulation=1, eval_rows=0,
+    plan = TrainPlan(method="sft", sft_max_steps=1, batch_size=1, gradient_accumulation=1, eval_rows=1,
                      tensorboard=False, pairs="accepted+pending")
     with tempfile.TemporaryDirectory() as scratch:
         workspace = Workspace(Path(scratch) / "ws")
