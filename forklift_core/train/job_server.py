@@ -47,14 +47,18 @@ class JobServer:
     """The caller's handle on one server process; `fork` starts a job from it and returns the job's pid."""
 
     def __init__(self, script: Path, env: dict[str, str]) -> None:
-        self.imported_under = import_time_environment(env)
+        self.started_under = import_time_environment(env)
         self.process = subprocess.Popen([sys.executable, "-m", "forklift_core.train.job_server", str(script)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        self._read()  # {"ready": true} once the stack is imported
+        # Ready once the stack is imported, with the variables as its imports left them (torch sets some itself).
+        self.imported_under: dict[str, str] = self._read()["environment"]
 
     def serves(self, env: dict[str, str]) -> bool:
-        """Alive, and imported under the same import-time variables as `env`."""
-        return self.process.poll() is None and import_time_environment(env) == self.imported_under
+        """Alive, and imported under what `env` says: a variable the stack sets on itself need not be in `env`."""
+        wanted = import_time_environment(env)
+        return (self.process.poll() is None
+                and all(self.imported_under.get(key) == value for key, value in wanted.items())
+                and all(key in wanted for key in self.started_under))
 
     def fork(self, script: Path, args: list[str], log: Path, env: dict[str, str]) -> int:
         """Start `python script *args` in its own session, printing to `log`."""
@@ -182,7 +186,7 @@ def serve(script: Path) -> None:
     job = load_job(script)
     job.preload()
     replies = sys.stdout
-    print(json.dumps({"ready": True}), file=replies, flush=True)
+    print(json.dumps({"environment": import_time_environment(dict(os.environ))}), file=replies, flush=True)
     for line in sys.stdin:
         request = json.loads(line)
         try:

@@ -18,6 +18,7 @@ STAND_IN = '''
 import json, os, sys
 
 def preload():
+    os.environ["TORCH_SET_BY_IMPORT"] = "yes"  # as torch sets TORCHINDUCTOR_CACHE_DIR when imported
     with open(os.environ["PRELOADS"], "a") as record:
         record.write(f"{os.getpid()}\\n")
 
@@ -41,7 +42,7 @@ def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     script = tmp_path / "stand_in.py"
     script.write_text(STAND_IN)
     monkeypatch.chdir(tmp_path)
-    yield script, {**os.environ, "PRELOADS": str(tmp_path / "preloads")}
+    yield script, {**os.environ, "PRELOADS": str(tmp_path / "preloads"), "HF_STARTED_WITH": "1"}
     stop_servers()
 
 
@@ -76,15 +77,26 @@ def test_jobs_fork_from_one_server_that_imported_once(stand_in) -> None:
     assert "the job starts" in first_log
 
 
-def test_a_changed_import_time_variable_or_a_dead_server_gets_a_new_server(stand_in) -> None:
+def test_a_changed_or_removed_import_time_variable_gets_a_new_server(stand_in) -> None:
     script, env = stand_in
     first, _, _ = _run(script, "first", env)
-    second, _, _ = _run(script, "second", {**env, "HF_HOME": str(script.parent / "elsewhere")})
-    assert second["parent"] != first["parent"] and len(_preloads(script)) == 2
-    os.kill(second["parent"], signal.SIGKILL)
-    _finished(second["parent"])
-    third, _, warm = _run(script, "third", {**env, "HF_HOME": str(script.parent / "elsewhere")})
-    assert warm and third["parent"] not in (first["parent"], second["parent"]) and len(_preloads(script)) == 3
+    # A variable the stack sets on itself at import (torch: TORCHINDUCTOR_CACHE_DIR) keeps the server, set or not.
+    same, _, _ = _run(script, "same", {**env, "TORCH_SET_BY_IMPORT": "yes"})
+    assert same["parent"] == first["parent"] and len(_preloads(script)) == 1
+    elsewhere = {**env, "HF_HOME": str(script.parent / "elsewhere")}
+    changed, _, _ = _run(script, "changed", elsewhere)
+    assert changed["parent"] != first["parent"] and len(_preloads(script)) == 2
+    removed, _, _ = _run(script, "removed", {k: v for k, v in elsewhere.items() if k != "HF_STARTED_WITH"})
+    assert removed["parent"] not in (first["parent"], changed["parent"]) and len(_preloads(script)) == 3
+
+
+def test_a_dead_server_is_replaced(stand_in) -> None:
+    script, env = stand_in
+    first, _, _ = _run(script, "first", env)
+    os.kill(first["parent"], signal.SIGKILL)
+    _finished(first["parent"])
+    second, _, warm = _run(script, "second", env)
+    assert warm and second["parent"] != first["parent"] and len(_preloads(script)) == 2
 
 
 def test_a_failing_job_leaves_its_traceback_and_the_switch_starts_jobs_cold(stand_in) -> None:
