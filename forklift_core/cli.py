@@ -224,6 +224,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         close()
     summary = _run_summary(status)
     _emit(summary, args.json, lambda s: f"run {s['run_id']}: {s['status']}; adapter: {s['adapter']}; final: {s['final']}")
+    if status.manifest.get("error"):
+        reason = str(status.manifest["error"]).splitlines()[0]
+        print(f"forklift: the job failed: {reason} (its log: {status.run_dir / 'job.log'})", file=sys.stderr)
     return 0 if status.status == "completed" else 1
 
 

@@ -120,6 +120,8 @@ def resolve_lm(model_id: str, models_dir: Path) -> ResolvedModel:
     model_id = LM_ALIASES.get(model_id.lower(), model_id) if model_id else DEFAULT_LM_ID
     if Path(model_id).expanduser().is_dir():
         return ResolvedModel(model_id, str(Path(model_id).expanduser()), "local")
+    if model_id.startswith(("/", "./", "../", "~")):  # a path, never a Hub id: say so now, not from inside the job
+        raise NotFoundError(f"no model folder at {model_id}")
     gguf = embedded_smollm2_gguf() if model_id == DEFAULT_LM_ID else None
     if gguf is not None:
         folder = convert_gguf_to_safetensors(gguf, models_dir / "SmolLM2-135M-Instruct")
@@ -172,6 +174,8 @@ def resolve_embedder(model_id: str | None = None) -> ResolvedModel:
     model_id = model_id or DEFAULT_EMBEDDER_ID
     if Path(model_id).expanduser().is_dir():
         return ResolvedModel(model_id, str(Path(model_id).expanduser()), "local")
+    if model_id.startswith(("/", "./", "../", "~")):  # a path, never a Hub id: say so now, not from inside the job
+        raise NotFoundError(f"no model folder at {model_id}")
     folder = embedded_minilm_dir() if model_id == DEFAULT_EMBEDDER_ID else None
     if folder is not None:
         return ResolvedModel(model_id, str(folder), "embedded")

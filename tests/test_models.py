@@ -59,6 +59,14 @@ def test_a_conversion_parses_the_gguf_once_and_leaves_the_reader_as_it_was(tmp_p
     assert gguf.GGUFReader(str(source)) is not first and len(first.tensors) == 1
 
 
+def test_a_path_that_is_not_a_folder_is_refused_not_sent_to_the_hub(tmp_path: Path) -> None:
+    from forklift_core.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="no model folder at"):
+        models.resolve_lm(str(tmp_path / "missing"), tmp_path)
+    assert models.resolve_lm("someone/some-model", tmp_path).origin == "hub"  # a Hub id is still one
+
+
 def test_conversion_is_done_once(models_dir: Path, smollm2) -> None:
     folder = Path(models.resolve_lm(models.DEFAULT_LM_ID, models_dir).location)
     before = (folder / "model.safetensors").stat().st_mtime_ns

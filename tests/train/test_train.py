@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -218,6 +219,19 @@ def test_cli_train_and_runs(project, tiny_llama_dir) -> None:
     listed = subprocess.run([sys.executable, "-m", "forklift_core", "runs", "--project", "poly", "--json",
                              "--workspace", str(project.root)], capture_output=True, text=True, timeout=120)
     assert [r["run_id"] for r in json.loads(listed.stdout)] == [summary["run_id"]]
+
+
+def test_the_cli_says_why_a_base_model_cannot_train(project, tmp_path, capsys) -> None:
+    from forklift_core.cli import main
+
+    common = ["train", "--project", "poly", "--method", "sft", "--max-steps", "1", "--include-unreviewed",
+              "--workspace", str(project.root)]
+    assert main([*common, "--base-model", str(tmp_path / "missing")]) == 2  # refused before a run is made
+    assert "no model folder at" in capsys.readouterr().err
+    (tmp_path / "not-a-model").mkdir()
+    assert main([*common, "--base-model", str(tmp_path / "not-a-model")]) == 1  # the job itself fails
+    error = capsys.readouterr().err
+    assert re.search(r"the job failed: \w+Error: ", error) and "job.log" in error
 
 
 @pytest.mark.slow
