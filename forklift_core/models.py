@@ -115,13 +115,22 @@ def convert_gguf_to_safetensors(gguf: Path, dest: Path) -> Path:
     return dest
 
 
+def local_model(model_id: str) -> ResolvedModel | None:
+    """A model folder named by a path as it is; None for an id that is not a path (embedded or on the Hub)."""
+    folder = Path(model_id).expanduser()
+    if folder.is_dir():
+        return ResolvedModel(model_id, str(folder), "local")
+    if model_id.startswith(("/", "./", "../", "~")):  # a path is never a Hub id: refuse it now, not at load time
+        raise NotFoundError(f"no model folder at {model_id}")
+    return None
+
+
 def resolve_lm(model_id: str, models_dir: Path) -> ResolvedModel:
     """A local folder as is; the default id from the embedded package when installed; else the Hub id."""
     model_id = LM_ALIASES.get(model_id.lower(), model_id) if model_id else DEFAULT_LM_ID
-    if Path(model_id).expanduser().is_dir():
-        return ResolvedModel(model_id, str(Path(model_id).expanduser()), "local")
-    if model_id.startswith(("/", "./", "../", "~")):  # a path, never a Hub id: say so now, not from inside the job
-        raise NotFoundError(f"no model folder at {model_id}")
+    local = local_model(model_id)
+    if local is not None:
+        return local
     gguf = embedded_smollm2_gguf() if model_id == DEFAULT_LM_ID else None
     if gguf is not None:
         folder = convert_gguf_to_safetensors(gguf, models_dir / "SmolLM2-135M-Instruct")
@@ -172,10 +181,9 @@ def chat_generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_to
 def resolve_embedder(model_id: str | None = None) -> ResolvedModel:
     """The embedded MiniLM for the default id when installed; otherwise the id (a folder or the Hub)."""
     model_id = model_id or DEFAULT_EMBEDDER_ID
-    if Path(model_id).expanduser().is_dir():
-        return ResolvedModel(model_id, str(Path(model_id).expanduser()), "local")
-    if model_id.startswith(("/", "./", "../", "~")):  # a path, never a Hub id: say so now, not from inside the job
-        raise NotFoundError(f"no model folder at {model_id}")
+    local = local_model(model_id)
+    if local is not None:
+        return local
     folder = embedded_minilm_dir() if model_id == DEFAULT_EMBEDDER_ID else None
     if folder is not None:
         return ResolvedModel(model_id, str(folder), "embedded")

@@ -64,6 +64,8 @@ def test_a_path_that_is_not_a_folder_is_refused_not_sent_to_the_hub(tmp_path: Pa
 
     with pytest.raises(NotFoundError, match="no model folder at"):
         models.resolve_lm(str(tmp_path / "missing"), tmp_path)
+    with pytest.raises(NotFoundError, match="no model folder at"):
+        models.resolve_embedder(str(tmp_path / "missing"))
     assert models.resolve_lm("someone/some-model", tmp_path).origin == "hub"  # a Hub id is still one
 
 
