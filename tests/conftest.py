@@ -114,8 +114,8 @@ def train_tiny_run(workspace: Workspace, project: str, model: Path) -> str:
 
     launcher = LocalLauncher(workspace, project)
     run_id = launcher.start(TrainPlan(base_model=str(model), method="sft", sft_max_steps=3, batch_size=4,
-                                      gradient_accumulation=1, learning_rate=0.05, eval_steps=50, save_steps=50, pairs="accepted+pending",
-                                      tensorboard=False, eval_rows=8))
+                                      gradient_accumulation=1, learning_rate=0.05, eval_steps=50, save_steps=50,
+                                      pairs="accepted+pending", tensorboard=False, eval_rows=8))
     status = launcher.wait(run_id, interval=0.5)
     assert status.status == "completed", launcher.logs(run_id)
     return run_id

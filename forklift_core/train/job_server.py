@@ -94,13 +94,15 @@ _lock = threading.Lock()  # one request at a time: the replies come back in orde
 _servers: dict[Path, JobServer] = {}  # by job script
 
 
+def _warm_starts(env: dict[str, str]) -> bool:
+    return env.get(WARM_SWITCH, "1") != "0"
+
+
 def _server_for(script: Path, env: dict[str, str]) -> JobServer:
     """The running server for this script and environment, started (and waited for) when there is none yet."""
     server = _servers.get(script)
     if server is None or not server.serves(env):
-        if server is not None:
-            server.stop()
-        _servers.pop(script, None)
+        _drop_server(script)
         server = _servers[script] = JobServer(script, env)
     return server
 
@@ -113,7 +115,7 @@ def _drop_server(script: Path) -> None:
 
 def warm_up(script: Path, env: dict[str, str]) -> None:
     """Start the job server in the background, so the next run starts warm without waiting for the imports."""
-    if env.get(WARM_SWITCH, "1") == "0":
+    if not _warm_starts(env):
         return
 
     def start() -> None:
@@ -128,7 +130,7 @@ def warm_up(script: Path, env: dict[str, str]) -> None:
 
 def start_job(script: Path, args: list[str], log: Path, env: dict[str, str]) -> StartedJob:
     """Start `python script *args` in its own session writing to `log`: forked warm, or spawned if that fails."""
-    if env.get(WARM_SWITCH, "1") != "0":
+    if _warm_starts(env):
         with _lock:
             try:
                 return StartedJob(_server_for(script, env).fork(script, args, log, env), warm=True)
