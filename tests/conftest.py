@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 from filelock import FileLock
@@ -87,24 +88,54 @@ def smollm2_dir(models_dir: Path) -> Path:
     return Path(models.resolve_lm(models.DEFAULT_LM_ID, models_dir).location)
 
 
-def _build_tiny_llama(folder: Path, tokenizer_dir: Path) -> None:
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+# The chat format the embedded SmolLM2 speaks (ChatML), for the tiny model's own tokenizer.
+CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + "
+          "'<|im_end|>\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+TINY_VOCAB = 2048
 
-    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+
+def _tiny_tokenizer() -> Any:
+    """A byte-level BPE of TINY_VOCAB tokens trained on ForkLift's source and the polyglot fixture, with ChatML.
+
+    SmolLM2's 49,152-token vocabulary made the tiny model's output layer most of its work (a training step 15×
+    slower than with this one); any text still encodes, byte by byte at worst."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    sources = sorted([*Path(__file__).resolve().parent.parent.joinpath("forklift_core").rglob("*.py"),
+                      *(p for p in POLYGLOT.rglob("*") if p.is_file())])
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    special = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    bpe.train_from_iterator((p.read_text(errors="replace") for p in sources),
+                            trainers.BpeTrainer(vocab_size=TINY_VOCAB, special_tokens=special, show_progress=False,
+                                                initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, bos_token="<|im_start|>", eos_token="<|im_end|>",
+                                        pad_token="<|endoftext|>")
+    tokenizer.chat_template = CHATML
+    return tokenizer
+
+
+def _build_tiny_llama(folder: Path) -> None:
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = _tiny_tokenizer()
     torch.manual_seed(0)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
                          bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id,
                          tie_word_embeddings=False, initializer_range=0.3)  # varied tokens, not one repeated
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 
 
 @pytest.fixture(scope="session")
-def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) -> Path:
-    """A tiny randomly initialised Llama (built from a config) with SmolLM2's tokenizer: fast and real."""
-    return built_once(tmp_path_factory, "tiny-llama", lambda folder: _build_tiny_llama(folder, smollm2_dir))
+def tiny_llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny randomly initialised Llama (built from a config) with a small tokenizer of its own: fast and real."""
+    return built_once(tmp_path_factory, "tiny-llama", _build_tiny_llama)
 
 
 def train_tiny_run(workspace: Workspace, project: str, model: Path) -> str:
@@ -119,6 +150,72 @@ def train_tiny_run(workspace: Workspace, project: str, model: Path) -> str:
     status = launcher.wait(run_id, interval=0.5)
     assert status.status == "completed", launcher.logs(run_id)
     return run_id
+
+
+POLY = "poly"  # the polyglot fixture's project name in the shared workspaces below
+
+
+def _generated_polyglot(folder: Path) -> None:
+    from forklift_core.generate.pipeline import generate
+    from forklift_core.ingest.index import ingest
+
+    ingest(str(POLYGLOT), POLY, Workspace(folder))
+    generate(POLY, Workspace(folder))
+
+
+@pytest.fixture(scope="session")
+def generated_polyglot(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A workspace holding the polyglot fixture ingested and generated as project 'poly', made once per run (copy
+    it: `copy_project`)."""
+    return built_once(tmp_path_factory, "generated-polyglot", _generated_polyglot)
+
+
+@pytest.fixture(scope="session")
+def trained_polyglot(tmp_path_factory: pytest.TempPathFactory, generated_polyglot: Path, tiny_llama_dir: Path) -> Path:
+    """The generated polyglot workspace with one completed tiny-Llama run, made once per run (copy it)."""
+    def build(folder: Path) -> None:
+        shutil.copytree(generated_polyglot, folder, dirs_exist_ok=True)
+        train_tiny_run(Workspace(folder), POLY, tiny_llama_dir)
+    return built_once(tmp_path_factory, "trained-polyglot", build)
+
+
+def copy_project(template: Path, workspace: Workspace, project: str = POLY) -> str:
+    """Copy project `project` of a built-once workspace into `workspace` (a run folder names its base model by an
+    absolute path, which stays valid: built-once folders live for the whole run); back its one run id, or ''."""
+    shutil.copytree(template / project, workspace.project(project).root)
+    runs = sorted(p.name for p in workspace.project(project).runs_dir.glob("*") if p.is_dir())
+    return runs[0] if runs else ""
+
+
+def make_adapter_run(run_dir: Path, base_dir: Path) -> None:
+    """A completed run as the trainer leaves it: a LoRA adapter on the embedded SmolLM2 (PEFT layout), plan, manifest."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from forklift_core.config import TrainPlan
+    from forklift_core.models import DEFAULT_LM_ID
+
+    torch.manual_seed(0)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base_dir),
+                           LoraConfig(r=2, lora_alpha=4, target_modules=["q_proj", "v_proj"]))
+    with torch.no_grad():  # LoRA's B starts at zero (a no-op adapter); make it change the answers, like a trained one
+        for name, weight in model.named_parameters():
+            if "lora_B" in name:
+                weight.normal_(0, 0.5)
+    model.save_pretrained(run_dir / "adapter")
+    plan = TrainPlan(base_model=DEFAULT_LM_ID, base_model_path=str(base_dir), lora_r=2)
+    (run_dir / "plan.yaml").write_text(plan.to_yaml())
+    (run_dir / "manifest.json").write_text(json.dumps({"status": "completed", "run_id": run_dir.name, "pid": 4242,
+                                                       "plan": plan.to_dict(), "steps": {"sft": 3}}))
+
+
+@pytest.fixture(scope="session")
+def adapter_run_template(tmp_path_factory: pytest.TempPathFactory, smollm2_dir: Path) -> Path:
+    """A completed run folder 'run-1' on the embedded SmolLM2, made once per run and copied into each test's
+    project."""
+    folder = built_once(tmp_path_factory, "adapter-run", lambda folder: make_adapter_run(folder / "run-1", smollm2_dir))
+    return folder / "run-1"
 
 
 def _example_workspace(folder: Path) -> None:

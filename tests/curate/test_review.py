@@ -14,14 +14,12 @@ from forklift_core.curate.review import ConflictError, PairFilter
 from forklift_core.curate.store import CurationStore
 from forklift_core.errors import BadInputError, NotFoundError
 from forklift_core.generate.pipeline import generate
-from forklift_core.ingest.index import ingest
-from tests.conftest import POLYGLOT
+from tests.conftest import copy_project
 
 
 @pytest.fixture
-def store(workspace) -> CurationStore:
-    ingest(str(POLYGLOT), "poly", workspace)
-    generate("poly", workspace)
+def store(workspace, generated_polyglot) -> CurationStore:
+    copy_project(generated_polyglot, workspace)  # ingested and generated once per run
     return CurationStore(workspace.project("poly").curation_db)
 
 

@@ -6,16 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from forklift_core.generate.pipeline import generate
-from forklift_core.ingest.index import ingest
 from forklift_core.workspace import Workspace
-from tests.conftest import POLYGLOT, train_tiny_run
+from tests.conftest import POLY, copy_project
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, tiny_llama_dir: Path) -> tuple[Workspace, str, str]:
-    """(workspace, project, run id) of a completed run on the polyglot fixture."""
+def trained(tmp_path_factory: pytest.TempPathFactory, trained_polyglot: Path) -> tuple[Workspace, str, str]:
+    """(workspace, project, run id) of a completed run on the polyglot fixture: this module's own copy."""
     workspace = Workspace(tmp_path_factory.mktemp("eval-ws"))
-    ingest(str(POLYGLOT), "poly", workspace)
-    generate("poly", workspace)
-    return workspace, "poly", train_tiny_run(workspace, "poly", tiny_llama_dir)
+    return workspace, POLY, copy_project(trained_polyglot, workspace)

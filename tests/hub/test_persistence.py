@@ -10,7 +10,7 @@ from forklift_core.hub.persistence import start_edit_log_sync
 from forklift_core.workspace import Workspace
 
 
-def test_edits_pushed_by_the_scheduler_are_replayed_into_a_fresh_workspace(project, hub, fake_hub, generated_template,
+def test_edits_pushed_by_the_scheduler_are_replayed_into_a_fresh_workspace(project, hub, fake_hub, generated_polyglot,
                                                                            tmp_path) -> None:
     workspace, name = project
     store = CurationStore(workspace.project(name).curation_db)
@@ -23,7 +23,7 @@ def test_edits_pushed_by_the_scheduler_are_replayed_into_a_fresh_workspace(proje
     assert f"{name}/edit_log.jsonl" in fake_hub.files("dataset", "ada/forklift-edits")
 
     # The Space restarts on an empty disk: the project is regenerated, then the edits come back from the repo.
-    shutil.copytree(generated_template, tmp_path / "restarted")
+    shutil.copytree(generated_polyglot, tmp_path / "restarted")
     restarted = Workspace(tmp_path / "restarted")
     assert get_pair(CurationStore(restarted.project(name).curation_db), pair["id"])["answer"] != "Reviewed by a person."
     start_edit_log_sync(hub, restarted, "ada/forklift-edits", every_minutes=60).stop()

@@ -9,17 +9,14 @@ from pathlib import Path
 import pytest
 
 from forklift_core.config import TrainPlan
-from forklift_core.generate.pipeline import generate
-from forklift_core.ingest.index import ingest
 from forklift_core.train.launch import LocalLauncher
 from forklift_core.train.recipe import job_module
-from tests.conftest import POLYGLOT
+from tests.conftest import copy_project
 
 
 @pytest.fixture
-def project(workspace):
-    ingest(str(POLYGLOT), "poly", workspace)
-    generate("poly", workspace)
+def project(workspace, generated_polyglot):
+    copy_project(generated_polyglot, workspace)  # ingested and generated once per run
     return workspace
 
 

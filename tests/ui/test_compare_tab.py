@@ -11,20 +11,16 @@ from forklift_core.config import EvalConfig
 from forklift_core.curate.store import CurationStore
 from forklift_core.evaluate.items import load_test_rows
 from forklift_core.evaluate.pipeline import evaluate_run
-from forklift_core.generate.pipeline import generate
-from forklift_core.ingest.index import ingest
 from forklift_core.workspace import Workspace
-from tests.conftest import POLYGLOT, train_tiny_run
+from tests.conftest import POLY, copy_project
 from tests.ui.conftest import SCREENSHOTS, choose
 
-PROJECT = "poly-compare"  # the small fixture: evaluation embeds its index in seconds (the example's took a minute)
+PROJECT = POLY  # the small fixture: evaluation embeds its index in seconds (the example's took a minute)
 
 
-def test_ask_compare_and_judge(page: Page, app_url: str, app_workspace: Path, tiny_llama_dir: Path) -> None:
+def test_ask_compare_and_judge(page: Page, app_url: str, app_workspace: Path, trained_polyglot: Path) -> None:
     workspace = Workspace(app_workspace)
-    ingest(str(POLYGLOT), PROJECT, workspace)
-    generate(PROJECT, workspace)
-    run_id = train_tiny_run(workspace, PROJECT, tiny_llama_dir)
+    run_id = copy_project(trained_polyglot, workspace, PROJECT)  # ingested, generated and trained once per run
     evaluate_run(workspace, PROJECT, run_id, EvalConfig(limit=6, max_new_tokens=8, retention=False))
     question = load_test_rows(workspace.project(PROJECT).runs_dir / run_id / "dataset")[0]["messages"][0]["content"]
 

@@ -3,31 +3,29 @@
 from __future__ import annotations
 
 import re
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from forklift_core.generate.pipeline import generate
-from forklift_core.ingest.index import ingest
 from forklift_core.workspace import Workspace
-from tests.conftest import POLYGLOT
-from tests.hub.conftest import TOKEN, make_adapter_run
+from tests.conftest import copy_project
+from tests.hub.conftest import TOKEN
 from tests.hub.fake_hub import FakeHub
 from tests.ui.conftest import SCREENSHOTS, app_workspace_from, choose, free_port, start_app
 
 
 @pytest.fixture
-def hub_app(tmp_path: Path, smollm2_dir: Path, example_template: Path):
+def hub_app(tmp_path: Path, example_template: Path, generated_polyglot: Path, adapter_run_template: Path):
     """A fake Hub, a workspace with a generated project and a completed run, and the app pointed at both."""
     fake = FakeHub()
     fake.add_token(TOKEN, "ada")
     fake.start()
     workspace = Workspace(app_workspace_from(example_template, tmp_path / "ws"))
-    ingest(str(POLYGLOT), "poly", workspace)
-    generate("poly", workspace)
-    make_adapter_run(workspace.project("poly").runs_dir / "run-1", smollm2_dir)
+    copy_project(generated_polyglot, workspace)
+    shutil.copytree(adapter_run_template, workspace.project("poly").runs_dir / "run-1")
     port = free_port()
     proc = start_app(workspace.root, port, {"HF_ENDPOINT": fake.url, "HF_TOKEN": TOKEN, "HF_HUB_DISABLE_XET": "1",
                                             "FORKLIFT_REMOTE_POLL_S": "2"})  # a local fake: no rate limit to keep to
