@@ -6,7 +6,7 @@ import platform
 import shutil
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime, timezone
@@ -100,7 +100,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
             # The raw uses go to their table as they come (a re-ingest reads them back for the files it keeps).
             with staging.writer(RAW_USES, USES_SCHEMA) as keep_raw:
                 references, external = _resolve(staging, _kept(uses_found, keep_raw), resolver, progress,
-                                                config.references)
+                                                config.references, threads=config.shard_count)
             timings["references"] = time.perf_counter() - mark
             build_facts = extract_build_facts(tree.root, walked.files)
             # History only for the user's own checkout or ForkLift's clone; git never runs inside an upload.
@@ -171,22 +171,46 @@ def _kept(tables: Iterable[pa.Table], keep: Callable[[pa.Table], int]) -> Iterat
 
 
 def _resolve(staging: IndexStaging, uses: Iterable[pa.Table], resolver: Resolver, progress: Progress,
-             enabled: bool = True) -> tuple[int, int]:
+             enabled: bool = True, threads: int = 1) -> tuple[int, int]:
     """Resolve the uses, table by table as they come and in batches of whole files, straight into the references
-    table: (edges, uses of unknown names). Not `enabled` (references off), the uses are read and none resolved."""
+    table: (edges, uses of unknown names). Not `enabled` (references off), the uses are read and none resolved.
+
+    The batches are resolved on `threads` threads, in order: the resolver works on numpy and Arrow columns, which
+    leave the GIL, and once the C shards end the workers are idle (a kernel's resolution ran on one core for a
+    quarter of the ingest). The references are written here while the threads resolve the next batches."""
     external = 0
+
+    def batches() -> Iterator[pa.Table]:
+        for table in uses:
+            yield from file_batches(table, _batch_rows(threads)) if enabled else ()
+            release_memory()  # the batches' scratch, handed back while the workers' next tasks peak beside it
 
     def edges() -> Iterator[pa.Table]:
         nonlocal external
-        for table in uses:
-            for batch in file_batches(table, RESOLVE_BATCH_ROWS) if enabled else ():
+        with ThreadPoolExecutor(threads) as pool:
+            for found, unknown in _ordered_map(pool, resolver.resolve, batches(), ahead=threads):
                 progress.check()
-                found, unknown = resolver.resolve(batch)
                 external += unknown
                 yield found
-            release_memory()  # a batch's scratch, handed back while the workers' next tasks peak beside it
 
     return staging.stream("references", edges()), external
+
+
+def _batch_rows(threads: int) -> int:
+    """Uses per batch when `threads` batches are resolved at once: the working memory of one big batch in all."""
+    return max(RESOLVE_BATCH_ROWS // max(threads, 1), 1)
+
+
+def _ordered_map(pool: ThreadPoolExecutor, function: Callable[[Any], Any], items: Iterator[Any],
+                 ahead: int) -> Iterator[Any]:
+    """function(item) for each item, in order, with at most `ahead` items at work at once on the pool."""
+    pending: deque = deque()  # type: ignore[type-arg]
+    for item in items:
+        pending.append(pool.submit(function, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
 
 
 def reference_sources(summary: dict[str, Any]) -> str:

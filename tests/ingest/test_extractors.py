@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 
 import pytest
 
@@ -336,16 +337,21 @@ def test_calls_in_a_macro_body_have_the_macro_as_caller(workspace, tmp_path, sou
     assert {(c["dst_name"], c["line"]) for c in reader.references("use")["callees"]} == {("TWICE", 5)}
 
 
-def test_references_resolved_in_small_batches_equal_one_batch(workspace, monkeypatch, tmp_path) -> None:
+def test_references_resolved_in_small_batches_on_threads_equal_one_batch(workspace, monkeypatch, tmp_path) -> None:
     import forklift_core.ingest.index as index
 
     shutil.copytree(POLYGLOT, tmp_path / "tree")
     # Repeats on one line are one edge: a batch cut inside this file would keep them twice.
     (tmp_path / "tree" / "repeats.py").write_text("def f():\n    pass\n\n\ndef g():\n    f(); f(); f()\n    f()\n")
-    config = IngestConfig(incremental=False)
-    ingest(str(tmp_path / "tree"), "whole", workspace, config)
+    ingest(str(tmp_path / "tree"), "whole", workspace, IngestConfig(incremental=False, shards=1))
     monkeypatch.setattr(index, "RESOLVE_BATCH_ROWS", 2)  # a batch is cut only where one file's uses end
-    ingest(str(tmp_path / "tree"), "batched", workspace, config)
+    resolving: set[str] = set()
+    resolve = index.Resolver.resolve
+    monkeypatch.setattr(index.Resolver, "resolve",
+                        lambda self, batch: resolving.add(threading.current_thread().name) or resolve(self, batch))
+    # Three resolving threads: the batches are resolved at once and written in their order.
+    ingest(str(tmp_path / "tree"), "batched", workspace, IngestConfig(incremental=False, shards=3))
+    assert len(resolving) == 3
     whole, batched = (IndexReader(workspace.project(p)).table("references") for p in ("whole", "batched"))
     assert whole.num_rows > 20 and batched.equals(whole)
     assert [(r["src_name"], r["line"]) for r in whole.to_pylist() if r["dst_name"] == "f"] == [("g", 6), ("g", 7)]
