@@ -272,6 +272,13 @@ def _ready() -> None:
     pc.equal(pa.array([""]), "")
 
 
+def _probe_pandas() -> None:
+    """Have pyarrow make its once-per-process check for pandas now (an import, 0.3 s here, made on its first array
+    or scalar from Python values): the walk is about to wait for the fork server's first workers anyway, while
+    later, after a walk that outlasts the workers, the import would hold up the end of the ingest."""
+    pa.array([""])
+
+
 def part_path(parts_dir: Path, number: int) -> Path:
     """Where the extraction task `number` keeps its symbols."""
     return parts_dir / f"{number:06d}.arrow"
@@ -318,6 +325,7 @@ class WarmPool:
                 self.chunks.append(self._filling)
                 self._filling, self._filled_bytes = [], 0
         if self.pool is None and self.workers > 1 and self.code_bytes >= INLINE_BYTES:
+            _probe_pandas()
             self.pool = make_pool(self.workers)
             for _ in range(self.workers):
                 self.pool.submit(_ready)
@@ -386,8 +394,6 @@ class Extraction:
     def symbols(self) -> pa.Table:
         """The outline of every symbol found (their whole rows are in the part files); starts the C reference shards."""
         plan, where, config = self.plan, self.root, self.config
-        # Built before waiting on the workers: pyarrow imports pandas (0.3 s here) on the first array it makes of
-        # a Python list in a process, and this one would otherwise be the first, on the path after the workers.
         empty = symbol_outline(to_table([], Symbol))
         defined = self.collector.gather(self._defining, "ctags")
         self._defining = []
