@@ -183,12 +183,19 @@ def _resolve(staging: IndexStaging, uses: Iterable[pa.Table], resolver: Resolver
     def batches() -> Iterator[pa.Table]:
         for table in uses:
             yield from file_batches(table, _batch_rows(threads)) if enabled else ()
-            release_memory()  # the batches' scratch, handed back while the workers' next tasks peak beside it
+
+    def resolved(batch: pa.Table) -> tuple[pa.Table, int]:
+        try:
+            return resolver.resolve(batch)
+        finally:
+            # Each thread's scratch handed back as it ends (the C heap keeps one arena per thread), while the
+            # workers' next tasks peak beside it.
+            release_memory()
 
     def edges() -> Iterator[pa.Table]:
         nonlocal external
         with ThreadPoolExecutor(threads) as pool:
-            for found, unknown in _ordered_map(pool, resolver.resolve, batches(), ahead=threads):
+            for found, unknown in _ordered_map(pool, resolved, batches(), ahead=threads):
                 progress.check()
                 external += unknown
                 yield found
