@@ -188,7 +188,8 @@ def copy_project(template: Path, workspace: Workspace, project: str = POLY) -> s
 
 
 def make_adapter_run(run_dir: Path, base_dir: Path) -> None:
-    """A completed run as the trainer leaves it: a LoRA adapter on the embedded SmolLM2 (PEFT layout), plan, manifest."""
+    """A completed run as the trainer leaves it: a LoRA adapter on the embedded SmolLM2 (PEFT layout), plan and
+    manifest."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM

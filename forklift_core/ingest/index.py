@@ -100,7 +100,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
             # The raw uses go to their table as they come (a re-ingest reads them back for the files it keeps).
             with staging.writer(RAW_USES, USES_SCHEMA) as keep_raw:
                 references, external = _resolve(staging, _kept(uses_found, keep_raw), resolver, progress,
-                                                config.references, threads=config.shard_count)
+                                                config.references, threads=min(config.shard_count, RESOLVE_THREADS))
             timings["references"] = time.perf_counter() - mark
             build_facts = extract_build_facts(tree.root, walked.files)
             # History only for the user's own checkout or ForkLift's clone; git never runs inside an upload.
@@ -141,6 +141,9 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
 # Uses resolved per batch: a kernel tree's 3 million at once took 1.2 GiB of working memory; a batch of this size
 # takes a fifth of that for the same speed.
 RESOLVE_BATCH_ROWS = 250_000
+# Threads that resolve batches at once: more would cut the batches smaller, and each batch pays a fixed cost (its
+# names looked up among the index's: about 45 ms on a kernel's 600,000 names).
+RESOLVE_THREADS = 4
 
 
 @contextmanager
