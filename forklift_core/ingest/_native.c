@@ -988,6 +988,44 @@ static PyObject *short_sha1(PyObject *module, PyObject *args) {
     return result;
 }
 
+/* ---- byte ranges of one buffer laid end to end (snippets cut out of a chunk's files) ---- */
+
+PyDoc_STRVAR(join_ranges_doc,
+             "join_ranges(data, starts, stops) -> bytes\n\n"
+             "data[starts[i]:stops[i]] for every i (int64 offsets, each range within the data), laid end to end\n"
+             "(b''.join of the slices).");
+
+static PyObject *join_ranges(PyObject *module, PyObject *args) {
+    Py_buffer data, starts, stops;
+    PyObject *result = NULL;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "y*y*y*", &data, &starts, &stops)) return NULL;
+    Py_ssize_t count = starts.len / (Py_ssize_t)sizeof(int64_t);
+    const int64_t *start = starts.buf, *stop = stops.buf;
+    int64_t total = 0;
+    int valid = starts.len == stops.len && starts.len % (Py_ssize_t)sizeof(int64_t) == 0;
+    for (Py_ssize_t i = 0; valid && i < count; i++) {
+        valid = start[i] >= 0 && start[i] <= stop[i] && stop[i] <= data.len;
+        total += valid ? stop[i] - start[i] : 0;
+    }
+    if (!valid) {
+        PyErr_SetString(PyExc_ValueError, "every range must lie within the data, its start before its stop");
+    } else if ((result = PyBytes_FromStringAndSize(NULL, total)) != NULL) {
+        char *out = PyBytes_AS_STRING(result);
+        const char *bytes = data.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < count; i++) {
+            memcpy(out, bytes + start[i], (size_t)(stop[i] - start[i]));
+            out += stop[i] - start[i];
+        }
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&starts);
+    PyBuffer_Release(&stops);
+    return result;
+}
+
 static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
                                 {"python_calls", python_calls, METH_VARARGS, python_calls_doc},
                                 {"first_text", first_text, METH_VARARGS, first_text_doc},
@@ -995,10 +1033,11 @@ static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
                                 {"comment_docs", comment_docs, METH_VARARGS, comment_docs_doc},
                                 {"span_parents", span_parents, METH_VARARGS, span_parents_doc},
                                 {"short_sha1", short_sha1, METH_VARARGS, short_sha1_doc},
+                                {"join_ranges", join_ranges, METH_VARARGS, join_ranges_doc},
                                 {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_native",
-                                        "ForkLift's ingest in native code: the scans, docs, caller spans and ids.",
+                                        "ForkLift's ingest in native code: the scans, docs, caller spans, ids and snippet bytes.",
                                         -1, methods, NULL, NULL, NULL, NULL};
 
 PyMODINIT_FUNC PyInit__native(void) {

@@ -12,15 +12,15 @@ from typing import Collection, Sequence
 
 import pyarrow as pa
 
-from forklift_core.ingest.buffers import read_files
-from forklift_core.ingest.native import laid_end_to_end, native, uses_columns
+from forklift_core.ingest.buffers import read_laid_out
+from forklift_core.ingest.native import native, uses_columns
 
 
 def c_lexical_uses(root: str, paths: Sequence[str], type_names: Collection[str]) -> pa.Table:
     """Call sites and type uses of the listed C files, as name-use rows (path, line, name, kind)."""
     if native is None:
         raise RuntimeError("the native C scanner is not built (pip install -e . builds it)")
-    files = read_files(root, paths)  # a file gone since the walk has no uses
+    files = read_laid_out(root, paths)  # a file gone since the walk has no uses
     # Typedef names are C identifiers: one a line, nothing else can split them.
     names_given = "\n".join(sorted(name for name in type_names if name.isidentifier())).encode()
-    return uses_columns(list(files), *native.c_uses(*laid_end_to_end(list(files.values())), names_given))
+    return uses_columns(files.paths, *native.c_uses(files.data, files.ends.tobytes(), names_given))

@@ -12,16 +12,15 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from forklift_core.config import IngestConfig
-from forklift_core.ingest.buffers import as_text, byte_ranges
+from forklift_core.ingest.buffers import TAIL_PAD, LaidOut, as_text, read_laid_out
 from forklift_core.ingest.languages import TYPE_KINDS, language_named
-from forklift_core.ingest.native import int64_columns, laid_out_column, native
+from forklift_core.ingest.native import byte_ranges, int64_columns, laid_out_column, native
 from forklift_core.ingest.tables import as_numpy, dictionary_codes
 from forklift_core.records import Symbol, arrow_schema, symbol_ids
 
@@ -31,44 +30,42 @@ _DOCSTRING_START = re.compile(r'^\s*[rRbBuU]{0,2}("""|\'\'\')')
 _SPACE = np.zeros(256, dtype=bool)
 _SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
 _COMMENT_MARKERS = ("///", "//!", "//", "/**", "/*", "*/", "#", "--", "*")
-_PAD = 3  # bytes after the buffer, so the first three bytes of any line can be read without a bounds check
-# (every comment marker and decorator prefix is at most that long)
+# The first bytes of a line read at once to match a prefix (every comment marker and decorator prefix is at most
+# that long): the laid-out files have that many bytes after their last line, so no read needs a bounds check.
+_PAD = TAIL_PAD
 
 
 @dataclass
 class _Lines:
     """The chunk's files in one buffer, with every line's bounds and its first non-space byte."""
 
-    data: bytes
+    data: bytearray  # the task's files laid out (buffers.LaidOut), a blank line after them all
     starts: np.ndarray  # byte offset where each line starts
-    ends: np.ndarray  # byte offset of its newline (or the end of a last, unterminated line)
+    ends: np.ndarray  # byte offset of its newline
     text_ends: np.ndarray  # the same without a trailing CR
     first: np.ndarray  # offset of its first non-space byte (>= text_ends when the line is blank)
-    file_first_line: np.ndarray  # index of each file's first line; one more entry for the end
+    file_first_line: np.ndarray  # per file (in the order asked for): the index of its first line
+    file_lines: np.ndarray  # per file: how many lines it has
     has_cr: np.ndarray  # per file: holds a CR (its snippets get CRLF turned into LF)
+    blank_line: int  # the blank line after every file: what a bad line number points at
 
     @classmethod
-    def read(cls, root: Path, paths: list[str], files: Mapping[str, bytes]) -> "_Lines":
-        """The files' lines: their bytes from `files` (the task's read), else read from disk."""
-        parts, has_cr = [], []
-        for path in paths:
-            data = files[path] if path in files else (root / path).read_bytes()
-            if data and not data.endswith(b"\n"):
-                data += b"\n"  # a last line without a newline is still a line
-            parts.append(data)
-            has_cr.append(b"\r" in data)
-        file_starts = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum([len(part) for part in parts], out=file_starts[1:])
-        # One blank line after the last file, so every index a definition can name (even a bad one) is a line.
-        data = b"".join([*parts, b"\n" + b"\0" * _PAD])  # one copy of a chunk's tens of megabytes, not three
-        buffer = np.frombuffer(data, dtype=np.uint8)
+    def of(cls, files: LaidOut, paths: list[str]) -> "_Lines":
+        """The lines of the laid-out files, found once for them all; the per-file columns are for `paths` (each of
+        them one of the files), in that order."""
+        buffer = np.frombuffer(files.data, dtype=np.uint8)
         ends = np.flatnonzero(buffer == 10)
-        first_lines = np.searchsorted(ends, file_starts)  # a file's first line: the newlines before its first byte
+        # Each laid-out file's first line: the newlines before its first byte; the blank line's after the last.
+        bounds = np.searchsorted(ends, np.concatenate([files.starts, [files.size]])).astype(np.int64)
         starts = np.concatenate([[0], ends[:-1] + 1]).astype(np.int64)
         carriage = (ends > starts) & (buffer[np.maximum(ends - 1, 0)] == 13)
         text_ends = ends - carriage
-        return cls(data, starts, ends, text_ends, _first_text(buffer, starts, ends), first_lines.astype(np.int64),
-                   np.array(has_cr, dtype=bool))
+        with_cr = np.zeros(len(files.paths), dtype=bool)
+        with_cr[np.searchsorted(files.ends, np.flatnonzero(buffer[:files.size] == 13), side="right")] = True
+        position = {path: index for index, path in enumerate(files.paths)}
+        order = np.array([position[path] for path in paths], dtype=np.int64)
+        return cls(files.data, starts, ends, text_ends, _first_text(buffer, starts, ends), bounds[order],
+                   (bounds[1:] - bounds[:-1])[order], with_cr[order], int(bounds[-1]))
 
     @property
     def nonblank(self) -> np.ndarray:
@@ -167,24 +164,29 @@ def _fill_end_lines(defs: pa.Table, file_of: np.ndarray, file_lines: np.ndarray)
     return end
 
 
-def enrich(root: Path, defs: pa.Table, config: IngestConfig, files: Mapping[str, bytes] | None = None) -> pa.Table:
+def enrich(root: Path, defs: pa.Table, config: IngestConfig, files: LaidOut | None = None) -> pa.Table:
     """The symbols table of one chunk's definitions (any DEFINITION_SCHEMA table), sorted by path then line;
-    `files`: the bytes of files the task already read."""
+    `files`: the files the task already read (else they are read here). A definition in a file that could not be
+    read (gone since the walk) is left out: it has no source to show."""
     schema = arrow_schema(Symbol)
+    if files is None:
+        files = read_laid_out(root, pc.unique(defs["path"]).to_pylist() if defs.num_rows else [])
+    if defs.num_rows:
+        readable = pc.is_in(defs["path"], pa.array(files.paths, pa.string()))
+        defs = defs if pc.all(readable).as_py() else defs.filter(readable)
     if not defs.num_rows:
         return schema.empty_table()
     defs = defs.sort_by([("path", "ascending"), ("line", "ascending")])  # Arrow's sort is stable
     # Codes number paths as first met, and the rows are sorted by path: so file i is paths[i].
     file_of, distinct = dictionary_codes(defs["path"].combine_chunks())
-    paths = distinct.to_pylist()
-    lines = _Lines.read(root, paths, files or {})
-    file_lines = np.diff(lines.file_first_line)
+    lines = _Lines.of(files, distinct.to_pylist())
+    file_lines = lines.file_lines
     line = defs["line"].to_numpy()
     end = _fill_end_lines(defs, file_of, file_lines)
     clamped = np.maximum(line, np.minimum(end, file_lines[file_of]))
     valid = (line >= 1) & (line <= file_lines[file_of])
     # The definition's first and last line in the buffer (a bad line number points at the blank line after all).
-    floor, after_all = lines.file_first_line[file_of], lines.file_first_line[-1]
+    floor, after_all = lines.file_first_line[file_of], lines.blank_line
     top = np.where(valid, floor + line - 1, after_all)
     bottom = np.where(valid, floor + clamped - 1, after_all)
     snippet_span = _snippet_spans(lines, top, bottom, config)
@@ -293,7 +295,7 @@ def _docs_in_native_code(lines: _Lines, spans: _DocSpans, limit: int) -> pa.Arra
     """The same docs, every row's at once in native code (a kernel chunk's comments in a tenth of the time)."""
     floor = lines.file_first_line[spans.file_of]
     # A definition that is no Python def/class gets an empty body to look in (first line = stop line).
-    stop = np.where(spans.python_container, floor + np.clip(spans.end, 0, lines.file_first_line[spans.file_of + 1] - floor),
+    stop = np.where(spans.python_container, floor + np.clip(spans.end, 0, lines.file_lines[spans.file_of]),
                     spans.top)
     docstrings = laid_out_column(*native.python_docstrings(lines.data, *int64_columns(lines.starts, lines.text_ends,
                                                                                       spans.top, stop)))
@@ -332,8 +334,7 @@ class _FileLines:
     """One file's lines as text, each decoded when first read (a docstring needs a few lines of a long file)."""
 
     def __init__(self, lines: _Lines, file: int) -> None:
-        self.lines, self.first = lines, int(lines.file_first_line[file])
-        self.count = int(lines.file_first_line[file + 1]) - self.first
+        self.lines, self.first, self.count = lines, int(lines.file_first_line[file]), int(lines.file_lines[file])
 
     def __len__(self) -> int:
         return self.count

@@ -27,7 +27,7 @@ from forklift_core.errors import ToolError
 from forklift_core.ingest.ctags import ctags_version, run_ctags
 from forklift_core.ingest.definitions import definitions_table
 from forklift_core.ingest.enrich import enrich
-from forklift_core.ingest.buffers import read_files
+from forklift_core.ingest.buffers import read_laid_out
 from forklift_core.ingest.incremental import USES_SCHEMA, uses_table
 from forklift_core.ingest.languages import language_for
 from forklift_core.ingest.memory import release_memory
@@ -176,12 +176,12 @@ def ctags_task(root: str, paths: list[str], config: IngestConfig, part: str) -> 
     """One ctags chunk, in a worker: the files' symbols with their snippets into `part`; back their outline and
     the calls of its Python files (scanned from the bytes read for the snippets, when Python calls come from the
     lexical scan)."""
-    files = read_files(root, paths)
+    files = read_laid_out(root, paths)
     defs = run_ctags(root, paths, config.ctags_timeout_s, config.ctags_memory_mb)
     outline = keep_part(enrich(Path(root), defs, config, files), part)
     if not python_calls_in_ctags("ctags", config):
         return outline, USES_SCHEMA.empty_table()
-    return outline, python_uses_in({path: text for path, text in files.items() if _is_python(path)})
+    return outline, python_uses_in(files.only([_is_python(path) for path in files.paths]))
 
 
 def python_calls_in_ctags(extractor: str, config: IngestConfig) -> bool:

@@ -12,14 +12,14 @@ it is used when it was built, and a test holds the two to the same rows.
 from __future__ import annotations
 
 import re
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
 
 from forklift_core.ingest.incremental import USES_SCHEMA
-from forklift_core.ingest.buffers import read_files
-from forklift_core.ingest.native import laid_end_to_end, native, uses_columns
+from forklift_core.ingest.buffers import LaidOut, read_laid_out
+from forklift_core.ingest.native import native, uses_columns
 
 # Comments and string literals (a triple-quoted or unterminated one running to the end): what they hold is not code.
 _NOT_CODE = re.compile(rb'#[^\n]*+'
@@ -132,17 +132,17 @@ def python_calls(source: bytes, depth: int = 0) -> list[tuple[int, bytes]]:
 
 def python_uses(root: str, paths: Sequence[str]) -> pa.Table:
     """The call sites of the listed Python files as name-use rows (path, line, name, kind `call`)."""
-    return python_uses_in(read_files(root, paths))  # a file gone since the walk has no uses
+    return python_uses_in(read_laid_out(root, paths))  # a file gone since the walk has no uses
 
 
-def python_uses_in(files: Mapping[str, bytes]) -> pa.Table:
-    """The call sites of Python files given by path and bytes, as name-use rows: by the native scan (`_native.c`,
-    the same findings in a seventh of the time) when it was built, else by `python_calls`."""
-    paths = list(files)
+def python_uses_in(files: LaidOut) -> pa.Table:
+    """The call sites of Python files read into one buffer, as name-use rows: by the native scan (`_native.c`, the
+    same findings in a seventh of the time) when it was built, else by `python_calls`."""
+    paths = files.paths
     if native is not None:
-        return uses_columns(paths, *native.python_calls(*laid_end_to_end(list(files.values()))))
+        return uses_columns(paths, *native.python_calls(files.data, files.ends.tobytes()))
     path_codes, lines, names = [], [], []
-    for code, source in enumerate(files.values()):
+    for code, (_, source) in enumerate(files.texts()):
         calls = python_calls(source)
         newlines = np.flatnonzero(np.frombuffer(source, dtype=np.uint8) == ord("\n"))
         offsets = np.array([offset for offset, _ in calls], dtype=np.int64)

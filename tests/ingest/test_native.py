@@ -187,3 +187,21 @@ def test_native_symbol_ids_are_the_hashlib_ones(monkeypatch) -> None:
     assert by_native == expected
     monkeypatch.setattr(native, "native", None)
     assert records.symbol_ids(*columns).to_pylist() == expected
+
+
+def test_native_byte_ranges_are_the_joined_slices(monkeypatch) -> None:
+    import numpy as np
+
+    from forklift_core.ingest import native
+
+    rng = np.random.default_rng(3)
+    data = bytes(rng.integers(0, 256, 5000, dtype=np.uint8))
+    starts = rng.integers(0, len(data), 300)
+    stops = starts + rng.integers(-5, 200, 300)  # overlapping, unordered, some empty or reversed
+    stops = np.minimum(stops, len(data))
+    by_native = native.byte_ranges(data, starts, stops).to_pylist()
+    assert by_native == [data[a:b] if b > a else b"" for a, b in zip(starts.tolist(), stops.tolist())]
+    with pytest.raises(ValueError, match="within the data"):
+        native.native.join_ranges(data, np.array([0], np.int64), np.array([len(data) + 1], np.int64))
+    monkeypatch.setattr(native, "native", None)
+    assert native.byte_ranges(data, starts, stops).to_pylist() == by_native
