@@ -30,6 +30,7 @@ _GENERATED_MARKER = re.compile(
     rb"^(?://|#|/\*|\*|--)?\s*(?:Code generated .* DO NOT EDIT\.|@generated\b)", re.MULTILINE
 )
 _SNIFF_BYTES = 8192
+_NAMED_GROUP = re.compile(r"\(\?P<[^>]*>")
 # One pattern for every generated-file name (fnmatch per pattern per file was a sixth of a kernel walk).
 _GENERATED_NAME = re.compile("|".join(fnmatch.translate(p) for p in GENERATED_NAME_PATTERNS))
 
@@ -48,25 +49,45 @@ class _IgnoreRules:
     """.gitignore files found so far, each applied relative to its own directory."""
 
     def __init__(self) -> None:
-        self._specs: list[tuple[str, pathspec.PathSpec]] = []
+        self._specs: dict[str, tuple[pathspec.PathSpec, re.Pattern[str] | None]] = {}  # by the folder they are in
 
     def load(self, directory: Path, rel_dir: str) -> None:
         ignore = directory / ".gitignore"
         try:
             if ignore.is_file() and not ignore.is_symlink():
                 lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
-                self._specs.append((rel_dir, pathspec.GitIgnoreSpec.from_lines(lines)))
+                spec = pathspec.GitIgnoreSpec.from_lines(lines)
+                self._specs[rel_dir] = (spec, _any_ignoring(spec))
         except OSError:
             pass
 
     def ignored(self, rel_path: str, is_dir: bool) -> bool:
+        """Whether a .gitignore in one of the path's folders ignores it (only those folders' files are looked up:
+        a kernel has hundreds, and trying each on every path was a sixth of its walk)."""
         candidate = rel_path + "/" if is_dir else rel_path
-        for base, spec in self._specs:
-            if base and not candidate.startswith(base + "/"):
+        folder = rel_path
+        while folder:
+            folder = folder.rpartition("/")[0]
+            found = self._specs.get(folder)
+            if found is None:
                 continue
-            if spec.match_file(candidate[len(base) + 1:] if base else candidate):
+            spec, ignoring = found
+            relative = candidate[len(folder) + 1:] if folder else candidate
+            if (ignoring is None or ignoring.match(relative)) and spec.match_file(relative):
                 return True
         return False
+
+
+def _any_ignoring(spec: pathspec.PathSpec) -> re.Pattern[str] | None:
+    """One pattern that matches wherever any of the spec's ignoring patterns does: a path it misses is not ignored
+    (a negation only brings back what another pattern ignored), so the spec's own pattern-by-pattern match in
+    Python runs only for the few it hits. None when the patterns are not plain regular expressions."""
+    try:
+        parts = [_NAMED_GROUP.sub("(?:", pattern.regex.pattern) for pattern in spec.patterns
+                 if pattern.include and pattern.regex is not None]
+        return re.compile("|".join(f"(?:{part})" for part in parts)) if parts else re.compile(r"(?!)")
+    except (AttributeError, TypeError, re.error):
+        return None
 
 
 def _inside(root_real: str, full: str) -> bool:

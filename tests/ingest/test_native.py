@@ -205,3 +205,23 @@ def test_native_byte_ranges_are_the_joined_slices(monkeypatch) -> None:
         native.native.join_ranges(data, np.array([0], np.int64), np.array([len(data) + 1], np.int64))
     monkeypatch.setattr(native, "native", None)
     assert native.byte_ranges(data, starts, stops).to_pylist() == by_native
+
+
+def test_ids_are_the_same_by_the_cpus_sha_instructions_and_by_the_portable_rounds() -> None:
+    import os
+    import subprocess
+    import sys
+
+    # Keys of every length from 0 to 200 bytes (one, two and four blocks, every padding case), through each way.
+    script = ("import hashlib, numpy as np\n"
+              "from forklift_core.ingest.native import native\n"
+              "keys = [bytes((7 * i + j) % 251 for j in range(i)) for i in range(201)]\n"
+              "offsets = np.concatenate([[0], np.cumsum([len(k) for k in keys])]).astype(np.int64)\n"
+              "made = native.short_sha1(b''.join(keys), offsets)\n"
+              "print(made == b''.join(hashlib.sha1(k).hexdigest()[:16].encode() for k in keys))\n")
+    for portable in (False, True):
+        env = {name: value for name, value in os.environ.items() if name != "FORKLIFT_PORTABLE_SHA1"}
+        if portable:
+            env["FORKLIFT_PORTABLE_SHA1"] = "1"
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+        assert done.stdout.strip() == "True", (portable, done.stderr)
