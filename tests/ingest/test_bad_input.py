@@ -244,3 +244,18 @@ def test_a_file_read_past_its_lstat_size_is_read_to_its_end_or_one_byte_past_the
             assert read_capped(fd, expected, cap) == wanted
         finally:
             os.close(fd)
+
+
+def test_gitignore_rules_hold_in_their_own_folder_and_below_with_negations(tmp_path, workspace) -> None:
+    repo = tmp_path / "repo"
+    for folder in ("out", "src/deep", "lib"):
+        (repo / folder).mkdir(parents=True)
+    (repo / ".gitignore").write_text("*.log\n!keep.log\n/out/\n")
+    (repo / "src" / ".gitignore").write_text("secret_*.py\n")
+    for name in ("a.log", "keep.log", "out/x.py", "src/secret_a.py", "src/ok.py", "src/deep/secret_c.py",
+                 "lib/secret_b.py"):
+        (repo / name).write_text("def f():\n    pass\n")
+    summary = ingest(str(repo), "p", workspace)
+    files = set(IndexReader(workspace.project("p")).table("files")["path"].to_pylist())
+    assert {path for path in files if not path.endswith(".gitignore")} == {"keep.log", "src/ok.py", "lib/secret_b.py"}
+    assert summary["skipped"] == {"gitignored": 3, "gitignored_dir": 1}, summary["skipped"]
