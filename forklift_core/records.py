@@ -17,14 +17,12 @@ def symbol_ids(paths: pa.ChunkedArray, lines: pa.ChunkedArray, names: pa.Chunked
     same code ingested twice gets the same ids). The keys are joined by Arrow; only the hashing runs per row."""
     keys = pc.binary_join_element_wise(paths, pc.cast(lines, pa.string()), names, kinds, ":")
     keys = (keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys).cast(pa.large_binary())
-    from forklift_core.ingest.native import native  # here: the native module's glue imports the index's records
+    from forklift_core.ingest.native import native, string_buffers  # here: the native glue imports the records
 
     if native is None:
         return pa.array([hashlib.sha1(key).hexdigest()[:16] for key in keys.to_pylist()], pa.string())
     # In native code: the per-key hashlib call was most of the ids' time, not the hashing.
-    _, offsets, data = keys.buffers()
-    offsets = np.frombuffer(offsets, np.int64)[keys.offset:keys.offset + len(keys) + 1]
-    digits = native.short_sha1(data if data is not None else b"", np.ascontiguousarray(offsets))
+    digits = native.short_sha1(*string_buffers(keys))
     ends = np.arange(0, 16 * len(keys) + 1, 16, dtype=np.int32)
     return pa.Array.from_buffers(pa.string(), len(keys), [None, pa.py_buffer(ends), pa.py_buffer(digits)])
 

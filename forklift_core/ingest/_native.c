@@ -1008,6 +1008,19 @@ static void sha1_hex16(const unsigned char *data, size_t length, char out[16]) {
     }
 }
 
+/* How many strings `offsets` (int64, one more than the strings) marks out in `data`, or -1 with a ValueError set
+ * when they do not rise within it. */
+static Py_ssize_t strings_marked(const Py_buffer *data, const Py_buffer *offsets) {
+    Py_ssize_t count = offsets->len / (Py_ssize_t)sizeof(int64_t) - 1;
+    const int64_t *offset = offsets->buf;
+    int valid = count >= 0 && offsets->len % (Py_ssize_t)sizeof(int64_t) == 0;
+    for (Py_ssize_t i = 0; valid && i < count; i++)
+        valid = offset[i] >= 0 && offset[i] <= offset[i + 1] && offset[i + 1] <= data->len;
+    if (valid) return count;
+    PyErr_SetString(PyExc_ValueError, "offsets must rise within the data, one more than the strings");
+    return -1;
+}
+
 PyDoc_STRVAR(short_sha1_doc,
              "short_sha1(data, offsets) -> bytes\n\n"
              "For each key data[offsets[i]:offsets[i + 1]] (int64 offsets, one more than the keys): the first 16\n"
@@ -1018,14 +1031,9 @@ static PyObject *short_sha1(PyObject *module, PyObject *args) {
     PyObject *result = NULL;
     (void)module;
     if (!PyArg_ParseTuple(args, "y*y*", &data, &offsets)) return NULL;
-    Py_ssize_t count = offsets.len / (Py_ssize_t)sizeof(int64_t) - 1;
+    Py_ssize_t count = strings_marked(&data, &offsets);
     const int64_t *offset = offsets.buf;
-    int valid = count >= 0 && offsets.len % (Py_ssize_t)sizeof(int64_t) == 0;
-    for (Py_ssize_t i = 0; valid && i < count; i++)
-        valid = offset[i] >= 0 && offset[i] <= offset[i + 1] && offset[i + 1] <= data.len;
-    if (!valid) {
-        PyErr_SetString(PyExc_ValueError, "offsets must rise within the data, one more than the keys");
-    } else if ((result = PyBytes_FromStringAndSize(NULL, count * 16)) != NULL) {
+    if (count >= 0 && (result = PyBytes_FromStringAndSize(NULL, count * 16)) != NULL) {
         char *out = PyBytes_AS_STRING(result);
         const unsigned char *bytes = data.buf;
         Py_BEGIN_ALLOW_THREADS
@@ -1076,6 +1084,32 @@ static PyObject *join_ranges(PyObject *module, PyObject *args) {
     return result;
 }
 
+/* ---- 64-bit hashes of many strings (names looked up among an index's by hash, then confirmed by text) ---- */
+
+PyDoc_STRVAR(string_hashes_doc,
+             "string_hashes(data, offsets) -> bytes\n\n"
+             "For each string data[offsets[i]:offsets[i + 1]] (int64 offsets, one more than the strings): its\n"
+             "64-bit FNV-1a hash, as uint64.");
+
+static PyObject *string_hashes(PyObject *module, PyObject *args) {
+    Py_buffer data, offsets;
+    PyObject *result = NULL;
+    (void)module;
+    if (!PyArg_ParseTuple(args, "y*y*", &data, &offsets)) return NULL;
+    Py_ssize_t count = strings_marked(&data, &offsets);
+    const int64_t *offset = offsets.buf;
+    if (count >= 0 && (result = PyBytes_FromStringAndSize(NULL, count * (Py_ssize_t)sizeof(uint64_t))) != NULL) {
+        uint64_t *out = (uint64_t *)PyBytes_AS_STRING(result);
+        const char *bytes = data.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < count; i++) out[i] = name_hash(bytes + offset[i], (size_t)(offset[i + 1] - offset[i]));
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&offsets);
+    return result;
+}
+
 static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
                                 {"python_calls", python_calls, METH_VARARGS, python_calls_doc},
                                 {"first_text", first_text, METH_VARARGS, first_text_doc},
@@ -1084,6 +1118,7 @@ static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
                                 {"span_parents", span_parents, METH_VARARGS, span_parents_doc},
                                 {"short_sha1", short_sha1, METH_VARARGS, short_sha1_doc},
                                 {"join_ranges", join_ranges, METH_VARARGS, join_ranges_doc},
+                                {"string_hashes", string_hashes, METH_VARARGS, string_hashes_doc},
                                 {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_native",

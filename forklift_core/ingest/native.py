@@ -50,6 +50,20 @@ def byte_ranges(buffer: bytes, starts: np.ndarray, stops: np.ndarray) -> pa.Larg
     return pa.Array.from_buffers(pa.large_binary(), len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+def string_buffers(values: pa.Array) -> tuple[pa.Buffer | bytes, np.ndarray]:
+    """(the bytes, each string's int64 offsets into them: one more than the strings) of a string or binary array,
+    without a copy of its bytes."""
+    _, offsets, data = values.buffers()[:3]
+    wide = pa.types.is_large_string(values.type) or pa.types.is_large_binary(values.type)
+    marks = np.frombuffer(offsets, np.int64 if wide else np.int32)[values.offset:values.offset + len(values) + 1]
+    return (data if data is not None else b""), np.ascontiguousarray(marks, dtype=np.int64)
+
+
+def string_hashes(values: pa.Array) -> np.ndarray:
+    """A 64-bit hash (uint64) of each string's bytes, in native code (`native` must be built)."""
+    return np.frombuffer(native.string_hashes(*string_buffers(values)), np.uint64)  # type: ignore[union-attr]
+
+
 def uses_columns(paths: list[str], files: bytes, lines: bytes, kinds: bytes, name_ends: bytes,
                  names: bytes) -> pa.Table:
     """A native scan's output (each use's file, line, kind: uint8 0 call or 1 use, name end; the names) as

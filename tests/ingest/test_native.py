@@ -225,3 +225,48 @@ def test_ids_are_the_same_by_the_cpus_sha_instructions_and_by_the_portable_round
             env["FORKLIFT_PORTABLE_SHA1"] = "1"
         done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
         assert done.stdout.strip() == "True", (portable, done.stderr)
+
+
+def test_the_resolver_finds_the_same_edges_by_name_hashes_by_set_lookups_and_through_hash_collisions(
+        workspace, monkeypatch) -> None:
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from forklift_core.ingest import refs
+    from forklift_core.ingest.index import ingest
+    from forklift_core.records import SYMBOL_OUTLINE, FileRecord
+    from tests.conftest import POLYGLOT
+
+    ingest(str(POLYGLOT), "p", workspace)
+    index = workspace.project("p").index_dir
+    symbols = pq.read_table(index / "symbols.parquet", columns=list(SYMBOL_OUTLINE))
+    files = [FileRecord(**row) for row in pq.read_table(index / "files.parquet").to_pylist()]
+    uses = pq.read_table(index / "raw_uses.parquet")
+
+    def edges() -> list[dict]:
+        found, _ = refs.Resolver(symbols, files).resolve(uses)
+        return found.to_pylist()
+
+    by_hashes = edges()
+    assert len(by_hashes) > 20 and all(len(edge["src_id"]) in (0, 16) for edge in by_hashes)
+    # Every name's hash the same as every other name of its length: each is confirmed or looked up by its text.
+    monkeypatch.setattr(refs, "string_hashes", lambda values: np.array(
+        [len(value) for value in values.to_pylist()], dtype=np.uint64))
+    assert edges() == by_hashes
+    monkeypatch.setattr(refs, "native", None)  # Arrow's set lookups, as without the native helpers
+    assert edges() == by_hashes
+
+
+def test_fixed_width_ids_are_taken_as_rows_and_any_other_column_by_arrow() -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from forklift_core.ingest.refs import _FixedWidthText
+
+    rows = np.array([2, -1, 0, 2])
+    fixed = _FixedWidthText(pa.chunked_array([pa.array(["ab", "cd"]), pa.array(["ef"])]), 2)
+    assert fixed.rows is not None and fixed.take(rows).to_pylist() == ["ef", "", "ab", "ef"]
+    uneven = _FixedWidthText(pa.array(["ab", "cd", "efg"]), 2)
+    assert uneven.rows is None and uneven.take(rows).to_pylist() == ["efg", "", "ab", "efg"]
+    sliced = _FixedWidthText(pa.array(["xx", "ab", "cd"]).slice(1), 2)
+    assert sliced.take(np.array([1, 0])).to_pylist() == ["cd", "ab"]
