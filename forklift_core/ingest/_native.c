@@ -78,13 +78,18 @@ static void nameset_add(NameSet *set, const char *name, size_t length) {
     set->length[slot] = (uint32_t)length;
 }
 
-static int nameset_has(const NameSet *set, const char *name, size_t length) {
-    size_t slot = name_hash(name, length) & set->mask;
+/* Whether the set holds the name, whose name_hash is `hash` (a lexer hashes each name once for several sets). */
+static int nameset_has_hashed(const NameSet *set, const char *name, size_t length, uint64_t hash) {
+    size_t slot = hash & set->mask;
     while (set->start[slot]) {
         if (set->length[slot] == length && memcmp(set->start[slot], name, length) == 0) return 1;
         slot = (slot + 1) & set->mask;
     }
     return 0;
+}
+
+static int nameset_has(const NameSet *set, const char *name, size_t length) {
+    return nameset_has_hashed(set, name, length, name_hash(name, length));
 }
 
 /* Words that are never a call or a use. struct/union/enum make the next name a type. */
@@ -246,6 +251,7 @@ static int scan_file(const char *text, size_t begin, size_t end, int32_t file, c
         }
         if (is_name_start(c)) {
             size_t start = at, length, next;
+            uint64_t hash;
             while (at < end && is_name_byte((unsigned char)text[at])) at++;
             length = at - start;
             if (at < end && (text[at] == '"' || text[at] == '\'') && length <= 2 &&
@@ -259,7 +265,8 @@ static int scan_file(const char *text, size_t begin, size_t end, int32_t file, c
                 after = AFTER_OTHER;
                 continue;
             }
-            if (nameset_has(&keywords, text + start, length)) {
+            hash = name_hash(text + start, length);
+            if (nameset_has_hashed(&keywords, text + start, length, hash)) {
                 after = (length == 6 && (memcmp(text + start, "struct", 6) == 0)) ||
                                 (length == 5 && memcmp(text + start, "union", 5) == 0) ||
                                 (length == 4 && memcmp(text + start, "enum", 4) == 0)
@@ -273,7 +280,7 @@ static int scan_file(const char *text, size_t begin, size_t end, int32_t file, c
                 int kind = -1;
                 if (after == AFTER_TAG) {
                     kind = USE_TYPE; /* `struct s (*f)(void)` declares f */
-                } else if (nameset_has(types, text + start, length)) {
+                } else if (nameset_has_hashed(types, text + start, length, hash)) {
                     kind = USE_TYPE; /* ... and so does `u32 (*f)(void)`, though a typedef's name may be a macro's */
                     if (next < end && text[next] == '(') {
                         size_t inner = next + 1;
@@ -990,7 +997,7 @@ static int cpu_has_sha_ni(void) { return 0; }
 static void (*sha1_block_fast)(uint32_t state[5], const unsigned char *block) = sha1_block;
 
 /* The first 16 hex digits of SHA-1 over data[0:length]. */
-static void sha1_hex16(const unsigned char *data, size_t length, char out[16]) {
+static void sha1_hex16(const unsigned char *data, size_t length, char *out) {
     static const char HEX[] = "0123456789abcdef";
     uint32_t state[5] = {0x67452301u, 0xEFCDAB89u, 0x98BADCFEu, 0x10325476u, 0xC3D2E1F0u};
     unsigned char tail[128] = {0};
@@ -1008,17 +1015,33 @@ static void sha1_hex16(const unsigned char *data, size_t length, char out[16]) {
     }
 }
 
-/* How many strings `offsets` (int64, one more than the strings) marks out in `data`, or -1 with a ValueError set
- * when they do not rise within it. */
-static Py_ssize_t strings_marked(const Py_buffer *data, const Py_buffer *offsets) {
-    Py_ssize_t count = offsets->len / (Py_ssize_t)sizeof(int64_t) - 1;
-    const int64_t *offset = offsets->buf;
-    int valid = count >= 0 && offsets->len % (Py_ssize_t)sizeof(int64_t) == 0;
+/* Each string data[offsets[i]:offsets[i + 1]] of the arguments (data, offsets: int64, one more than the strings)
+ * through `each`, which writes `width` bytes of output for it; the outputs laid end to end. NULL with a ValueError
+ * when the offsets do not rise within the data. */
+typedef void (*StringMapper)(const unsigned char *string, size_t length, char *out);
+
+static PyObject *map_strings(PyObject *args, Py_ssize_t width, StringMapper each) {
+    Py_buffer data, offsets;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*", &data, &offsets)) return NULL;
+    Py_ssize_t count = offsets.len / (Py_ssize_t)sizeof(int64_t) - 1;
+    const int64_t *offset = offsets.buf;
+    int valid = count >= 0 && offsets.len % (Py_ssize_t)sizeof(int64_t) == 0;
     for (Py_ssize_t i = 0; valid && i < count; i++)
-        valid = offset[i] >= 0 && offset[i] <= offset[i + 1] && offset[i + 1] <= data->len;
-    if (valid) return count;
-    PyErr_SetString(PyExc_ValueError, "offsets must rise within the data, one more than the strings");
-    return -1;
+        valid = offset[i] >= 0 && offset[i] <= offset[i + 1] && offset[i + 1] <= data.len;
+    if (!valid) {
+        PyErr_SetString(PyExc_ValueError, "offsets must rise within the data, one more than the strings");
+    } else if ((result = PyBytes_FromStringAndSize(NULL, count * width)) != NULL) {
+        char *out = PyBytes_AS_STRING(result);
+        const unsigned char *bytes = data.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < count; i++)
+            each(bytes + offset[i], (size_t)(offset[i + 1] - offset[i]), out + width * i);
+        Py_END_ALLOW_THREADS
+    }
+    PyBuffer_Release(&data);
+    PyBuffer_Release(&offsets);
+    return result;
 }
 
 PyDoc_STRVAR(short_sha1_doc,
@@ -1027,23 +1050,8 @@ PyDoc_STRVAR(short_sha1_doc,
              "hex digits of its SHA-1, laid end to end (hashlib.sha1(key).hexdigest()[:16] of every key).");
 
 static PyObject *short_sha1(PyObject *module, PyObject *args) {
-    Py_buffer data, offsets;
-    PyObject *result = NULL;
     (void)module;
-    if (!PyArg_ParseTuple(args, "y*y*", &data, &offsets)) return NULL;
-    Py_ssize_t count = strings_marked(&data, &offsets);
-    const int64_t *offset = offsets.buf;
-    if (count >= 0 && (result = PyBytes_FromStringAndSize(NULL, count * 16)) != NULL) {
-        char *out = PyBytes_AS_STRING(result);
-        const unsigned char *bytes = data.buf;
-        Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t i = 0; i < count; i++)
-            sha1_hex16(bytes + offset[i], (size_t)(offset[i + 1] - offset[i]), out + 16 * i);
-        Py_END_ALLOW_THREADS
-    }
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&offsets);
-    return result;
+    return map_strings(args, 16, sha1_hex16);
 }
 
 /* ---- byte ranges of one buffer laid end to end (snippets cut out of a chunk's files) ---- */
@@ -1091,23 +1099,14 @@ PyDoc_STRVAR(string_hashes_doc,
              "For each string data[offsets[i]:offsets[i + 1]] (int64 offsets, one more than the strings): its\n"
              "64-bit FNV-1a hash, as uint64.");
 
+static void fnv_hash_into(const unsigned char *string, size_t length, char *out) {
+    uint64_t hash = name_hash((const char *)string, length);
+    memcpy(out, &hash, sizeof hash);
+}
+
 static PyObject *string_hashes(PyObject *module, PyObject *args) {
-    Py_buffer data, offsets;
-    PyObject *result = NULL;
     (void)module;
-    if (!PyArg_ParseTuple(args, "y*y*", &data, &offsets)) return NULL;
-    Py_ssize_t count = strings_marked(&data, &offsets);
-    const int64_t *offset = offsets.buf;
-    if (count >= 0 && (result = PyBytes_FromStringAndSize(NULL, count * (Py_ssize_t)sizeof(uint64_t))) != NULL) {
-        uint64_t *out = (uint64_t *)PyBytes_AS_STRING(result);
-        const char *bytes = data.buf;
-        Py_BEGIN_ALLOW_THREADS
-        for (Py_ssize_t i = 0; i < count; i++) out[i] = name_hash(bytes + offset[i], (size_t)(offset[i + 1] - offset[i]));
-        Py_END_ALLOW_THREADS
-    }
-    PyBuffer_Release(&data);
-    PyBuffer_Release(&offsets);
-    return result;
+    return map_strings(args, (Py_ssize_t)sizeof(uint64_t), fnv_hash_into);
 }
 
 static PyMethodDef methods[] = {{"c_uses", c_uses, METH_VARARGS, c_uses_doc},
