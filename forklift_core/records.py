@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from typing import Any, get_type_hints
 
 import numpy as np
@@ -181,7 +182,9 @@ def stable_id(*parts: object) -> str:
 _ARROW_TYPES = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
 
 
+@lru_cache(maxsize=None)
 def arrow_schema(record_type: type) -> pa.Schema:
-    """The Parquet schema of a record dataclass, so empty tables keep their columns."""
+    """The Parquet schema of a record dataclass, so empty tables keep their columns (made once per type: reading
+    the type hints took a millisecond, and every extraction task and resolved batch asks)."""
     hints = get_type_hints(record_type)
     return pa.schema([(f.name, _ARROW_TYPES[hints[f.name]]) for f in fields(record_type)])
