@@ -90,6 +90,7 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
             if previous is not None and touched is not None and carried is not None:
                 changes = {**delta.counts(), **symbol_changes(previous, touched, symbols)}
                 symbols = pa.concat_tables([carried, symbols])
+                del carried  # held by `symbols` alone now: what the resolver leaves of it goes once it is built
                 uses_found = chain([carried_uses(previous, touched)], uses_found)
             mark = time.perf_counter()
             resolver = Resolver(symbols, walked.files)
