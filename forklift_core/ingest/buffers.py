@@ -39,7 +39,7 @@ class LaidOut:
     @property
     def starts(self) -> np.ndarray:
         """Where each file's bytes start in `data`."""
-        return np.concatenate([[0], self.ends[:-1]]).astype(np.int64)
+        return np.concatenate([[0], self.ends[:-1]]).astype(np.int64)[:len(self.ends)]
 
     def texts(self) -> Iterator[tuple[str, bytes]]:
         """(path, bytes) of each file, as laid out."""
