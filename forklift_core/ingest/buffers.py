@@ -20,6 +20,8 @@ import pyarrow as pa
 # line without a bounds check.
 TAIL_PAD = 3
 _TAIL = b"\n" + b"\0" * TAIL_PAD
+# How a file the walk vetted is opened for reading: O_NOFOLLOW, so a file swapped for a symlink since is not followed.
+READ_NO_FOLLOW = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
 
 
 @dataclass
@@ -72,7 +74,7 @@ def read_laid_out(root: str | Path, paths: Sequence[str]) -> LaidOut:
     view, at, kept, ends = memoryview(data), 0, [], []
     for path, size in sizes:
         try:
-            fd = os.open(os.path.join(folder, path), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            fd = os.open(os.path.join(folder, path), READ_NO_FOLLOW)
         except OSError:
             continue
         try:

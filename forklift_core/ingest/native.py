@@ -30,7 +30,11 @@ def int64_columns(*columns: np.ndarray) -> list[np.ndarray]:
 
 def laid_out_column(ends: bytes, data: bytes) -> pa.LargeBinaryArray:
     """Byte strings laid end to end in `data` (each one's end offset in `ends`, int64) as one binary column."""
-    offsets = np.concatenate([[0], np.frombuffer(ends, np.int64)])
+    return _binary_column(np.concatenate([[0], np.frombuffer(ends, np.int64)]), data)
+
+
+def _binary_column(offsets: np.ndarray, data: bytes | bytearray) -> pa.LargeBinaryArray:
+    """A binary column over `data`, string i being data[offsets[i]:offsets[i + 1]] (int64 offsets), no copy."""
     return pa.Array.from_buffers(pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
@@ -47,7 +51,7 @@ def byte_ranges(buffer: bytes, starts: np.ndarray, stops: np.ndarray) -> pa.Larg
         # would be eight bytes for every byte copied)
         view = memoryview(buffer)
         data = b"".join([view[start:stop] for start, stop in zip(starts.tolist(), stops.tolist())])
-    return pa.Array.from_buffers(pa.large_binary(), len(starts), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return _binary_column(offsets, data)
 
 
 def string_buffers(values: pa.Array) -> tuple[pa.Buffer | bytes, np.ndarray]:

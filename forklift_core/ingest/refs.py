@@ -64,6 +64,13 @@ def search_sorted(table: np.ndarray, keys: np.ndarray, side: str = "left") -> np
     return found
 
 
+def _found_at(table: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(where each key is or would go in the sorted, non-empty `table`, clamped to its last row; whether it is
+    there)."""
+    at = np.minimum(search_sorted(table, keys), len(table) - 1)
+    return at, table[at] == keys
+
+
 def _codes(column: pa.ChunkedArray | pa.Array, dictionary: pa.Array) -> np.ndarray:
     """Each value's position in `dictionary` (-1 where it is not in it).
 
@@ -99,8 +106,7 @@ class _NameIndex:
         if native is None or not len(self.sorted):
             return _codes(values, self.names)
         hashes = string_hashes(values)
-        at = np.minimum(search_sorted(self.sorted, hashes), len(self.sorted) - 1)
-        hit = self.sorted[at] == hashes
+        at, hit = _found_at(self.sorted, hashes)
         found = np.where(hit, self.order[at], 0)
         same = hit & as_numpy(pc.equal(self.names.take(pa.array(found)), values))
         codes = np.where(same, found, -1)
@@ -128,8 +134,7 @@ class _Groups:
         """(count, first row or -1) for each key."""
         if not len(self.unique):
             return np.zeros(len(keys), dtype=np.int64), np.full(len(keys), -1, dtype=np.int64)
-        at = np.minimum(search_sorted(self.unique, keys), len(self.unique) - 1)
-        hit = self.unique[at] == keys
+        at, hit = _found_at(self.unique, keys)
         return np.where(hit, self.counts[at], 0), np.where(hit, self.first_row[at], -1)
 
 
@@ -282,8 +287,7 @@ class Resolver:
             return np.zeros(len(path), dtype=bool)
         # A line past every file's end is put on the last line key, which no definition holds.
         site = self._site_key(path, np.minimum(line, self.line_span - 1), name)
-        at = np.minimum(search_sorted(self.site_keys, site), len(self.site_keys) - 1)
-        return self.site_keys[at] == site
+        return _found_at(self.site_keys, site)[1]
 
     def _callers(self, paths: np.ndarray, lines: np.ndarray) -> np.ndarray:
         """The symbol row of the innermost caller span around each use (-1 at file level): the last span starting

@@ -15,6 +15,7 @@ from typing import Callable
 import pathspec
 
 from forklift_core.config import IngestConfig
+from forklift_core.ingest.buffers import READ_NO_FOLLOW
 from forklift_core.ingest.docs import doc_of
 from forklift_core.ingest.languages import file_category, language_for
 from forklift_core.ingest.names import unsafe_name_reason
@@ -233,8 +234,7 @@ def _read_file(inside: bool, dirpath: str, name: str, rel: str, rules: _IgnoreRu
     if info.st_size > max_bytes:
         return None, "oversized", b""
     try:
-        # O_NOFOLLOW: a file swapped for a symlink after lstat is not followed.
-        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(full, READ_NO_FOLLOW)  # a file swapped for a symlink after lstat is not followed
         try:
             data = read_capped(fd, info.st_size, max_bytes)
         finally:
