@@ -4,9 +4,10 @@ Run with `make bench` or `.venv/bin/python bench/ingest.py [--tree python|kernel
 the installed transformers package (a large Python tree), `kernel` about 18,800 files of Linux 6.1 from Debian's
 linux-source package (fetched into bench/.cache once). For each tree it prints bare `ctags -R` with the fields
 ForkLift asks for (one process), with ctags' default fields (the command the scale issue timed) and with the
-tab-separated output ForkLift asks for (what ctags itself costs ForkLift), ForkLift's full
-ingest (one shard per core, and one shard), the unchanged re-ingest and a re-ingest after one file changed, each as
-a ratio to both, with peak RSS. Nothing is asserted: the figures go in the README.
+tab-separated output ForkLift asks for (what ctags itself costs ForkLift), ForkLift's full ingest as
+`forklift ingest` runs it, without the interpreter's start (one shard per core, and one shard), the unchanged
+re-ingest and a re-ingest after one file changed, each as a ratio to both, with peak RSS. Nothing is asserted: the
+figures go in the README.
 """
 
 from __future__ import annotations
@@ -26,20 +27,26 @@ from repos import add_function, kernel_tree, linked_copy  # noqa: E402
 from forklift_core.ingest.ctags import CTAGS_FIELDS, output_options  # noqa: E402
 
 # One process per measured ingest (a fair start, and memory no earlier run left behind), with its peak memory
-# (this process, and it with its workers, sampled).
+# (this process, and it with its workers, sampled). The ingest runs as the `forklift ingest` command runs it (its
+# main() with the command line); the interpreter's start and the imports are left out of the time.
 _CHILD = r"""
-import json, sys, time
-from pathlib import Path
-from forklift_core.config import IngestConfig
-from forklift_core.ingest.index import ingest
-from forklift_core.workspace import Workspace
-source, workspace, shards = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+import io, json, sys, time
+from contextlib import redirect_stdout
+from forklift_core.cli import main
+import forklift_core.ingest.index, forklift_core.ingest.incremental  # the command's imports, made before the clock
+source, workspace, shards = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path.insert(0, sys.argv[4])
 from memory import PeakRss
-with PeakRss() as peak:
+sys.argv = ["forklift", "ingest", source, "--project", "bench", "--workspace", workspace, "--shards", shards,
+            "--json", "--quiet"]
+printed = io.StringIO()
+with PeakRss() as peak, redirect_stdout(printed):
     started = time.perf_counter()
-    summary = ingest(source, "bench", Workspace(workspace), IngestConfig(shards=shards))
+    status = main()
     seconds = time.perf_counter() - started
+if status != 0:
+    raise SystemExit(f"forklift ingest exited with {status}")
+summary = json.loads(printed.getvalue())
 print(json.dumps({"wall": seconds, "symbols": summary["symbols"], "references": summary["references"],
                   "stages": summary["stage_seconds"], **peak.mib()}))
 """

@@ -46,7 +46,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from forklift_core.ingest.index import ingest, reference_sources
 
     from forklift_core.ingest.incremental import change_line
+    from forklift_core.ingest.workers import without_pandas
 
+    if args.own_process:
+        without_pandas()  # the process ends with the ingest: pyarrow's half-second probe for pandas is not needed
     config = IngestConfig(extractor=args.extractor, shards=args.shards, references=not args.no_references,
                           incremental=not args.full, c_references=args.c_references,
                           python_references=args.python_references)
@@ -489,6 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `forklift` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.own_process = argv is None  # run as the `forklift` command, not called from a program that goes on
     try:
         return args.handler(args)
     except ForkliftError as exc:

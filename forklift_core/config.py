@@ -7,8 +7,6 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from forklift_core.errors import BadInputError
 
 T = TypeVar("T", bound="StageConfig")
@@ -33,6 +31,8 @@ class StageConfig:
 
     def to_yaml(self) -> str:
         """YAML text that from_yaml reads back to an equal config."""
+        import yaml  # here, not at the top: every ingest worker imports this module, and none reads YAML
+
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     @classmethod
@@ -47,6 +47,8 @@ class StageConfig:
     @classmethod
     def from_yaml(cls: type[T], text: str) -> T:
         """Build from YAML text."""
+        import yaml
+
         data = yaml.safe_load(text) or {}
         if not isinstance(data, dict):
             raise BadInputError(f"{cls.__name__}: expected a mapping of options")

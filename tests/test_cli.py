@@ -37,6 +37,37 @@ def test_ingest_json_summary(tmp_path: Path) -> None:
     assert Path(summary["index"], "symbols.parquet").is_file()
 
 
+_PANDAS_AFTER_INGEST = """
+import sys
+import pyarrow as pa
+from forklift_core.cli import main
+sys.argv = ["forklift", *sys.argv[1:]]
+assert main() == 0  # as the command runs
+print("pandas imported:", "pandas" in sys.modules)
+"""
+
+
+def test_the_ingest_command_never_imports_pandas(tmp_path: Path) -> None:
+    """The command's process ends with the ingest: pyarrow's probe for pandas (half a second) is refused there."""
+    result = subprocess.run([sys.executable, "-c", _PANDAS_AFTER_INGEST, "ingest", str(POLYGLOT), "--project", "p",
+                             "--quiet", "--workspace", str(tmp_path / "ws")], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("pandas imported: False")
+
+
+def test_an_ingest_called_from_a_program_leaves_pandas_to_it(tmp_path: Path) -> None:
+    """main() called with arguments is part of a program that goes on: pandas stays importable there, and pyarrow
+    still knows its objects."""
+    program = ("import sys, pyarrow as pa\nfrom forklift_core.cli import main\n"
+               f"assert main(['ingest', {str(POLYGLOT)!r}, '--project', 'p', '--quiet', '--workspace', "
+               f"{str(tmp_path / 'ws')!r}]) == 0\n"
+               "import pandas as pd\nprint(pa.array(pd.Series([1, None], dtype='Int64')).to_pylist())\n")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("\n[1, None]")
+
+
 def test_progress_bar_goes_to_stderr(tmp_path: Path) -> None:
     result = forklift("ingest", str(POLYGLOT), "--project", "poly", "--json", "--progress", workspace=tmp_path / "ws")
     assert result.returncode == 0

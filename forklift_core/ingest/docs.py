@@ -6,8 +6,10 @@ import posixpath
 import re
 from forklift_core.records import Doc, FileRecord
 
-_MODULE_DOCSTRING = re.compile(r'^\s*(?:#[^\n]*\n|\s)*[rRuU]?("""|\'\'\')(.*?)\1', re.DOTALL)
-_DOCSTRING_SPAN = 20_000  # characters of a module a docstring is looked for in
+# Comment lines and blank space, then a string. Matched on the file's bytes (a module's leading space is ASCII), with
+# the lead-in possessive: a long run of blank lines or comments before no docstring is passed over once.
+_MODULE_DOCSTRING = re.compile(rb'(?:#[^\n]*\n|\s)*+[rRuU]?("""|\'\'\')(.*?)\1', re.DOTALL)
+_DOCSTRING_SPAN = 20_000  # bytes of a module a docstring is looked for in
 _NOISE = re.compile(r"^\s*(<|!\[|\[!\[|---|===|\||```)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.*)|^(.+)\n[=-]{3,}\s*$", re.MULTILINE)
 
@@ -50,10 +52,10 @@ def readme_opening(text: str, max_chars: int) -> tuple[str, str]:
     return title, "\n\n".join(kept)
 
 
-def module_docstring(text: str, max_chars: int) -> str:
-    """A Python module's docstring, if it opens the file."""
-    match = _MODULE_DOCSTRING.match(text[:_DOCSTRING_SPAN])
-    return " ".join(match.group(2).split())[:max_chars] if match else ""
+def module_docstring(data: bytes, max_chars: int) -> str:
+    """A Python module's docstring, if it opens the file (only the docstring is decoded)."""
+    match = _MODULE_DOCSTRING.match(data, 0, _DOCSTRING_SPAN)
+    return " ".join(match.group(2).decode("utf-8", "replace").split())[:max_chars] if match else ""
 
 
 def doc_of(record: FileRecord, data: bytes, max_chars: int = 1500) -> Doc | None:
@@ -64,7 +66,6 @@ def doc_of(record: FileRecord, data: bytes, max_chars: int = 1500) -> Doc | None
         title, prose = readme_opening(data.decode("utf-8", "replace"), max_chars)
         return Doc(record.path, directory, "readme", title, prose) if prose else None
     if record.language == "Python":
-        # A docstring is looked for in the first 20,000 characters: at most four bytes each.
-        text = module_docstring(data[:_DOCSTRING_SPAN * 4].decode("utf-8", "replace"), max_chars)
+        text = module_docstring(data, max_chars)
         return Doc(record.path, directory, "module_docstring", name, text) if text else None
     return None

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 import time
 from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import datetime, timezone
 from itertools import chain
@@ -98,9 +98,10 @@ def ingest(source: str, project: str, workspace: Workspace, config: IngestConfig
                       "by_language": value_counts(symbols["language"])}
             del symbols  # the resolver keeps the two columns it needs; the rest of the outline goes now
             release_memory()  # the building's scratch, before the workers' C shards peak beside it
-            # The raw uses go to their table as they come (a re-ingest reads them back for the files it keeps).
+            # The raw uses go to their table as they come (a re-ingest reads them back for the files it keeps), on
+            # the background thread once the symbols are written, while this one resolves them.
             with staging.writer(RAW_USES, USES_SCHEMA) as keep_raw:
-                references, external = _resolve(staging, _kept(uses_found, keep_raw), resolver, progress,
+                references, external = _resolve(staging, _kept(uses_found, keep_raw, background), resolver, progress,
                                                 config.references, threads=min(config.shard_count, RESOLVE_THREADS))
             timings["references"] = time.perf_counter() - mark
             build_facts = extract_build_facts(tree.root, walked.files)
@@ -167,11 +168,17 @@ def _checked(batches: Iterable[pa.Table | pa.RecordBatch], progress: Progress) -
         yield batch
 
 
-def _kept(tables: Iterable[pa.Table], keep: Callable[[pa.Table], int]) -> Iterator[pa.Table]:
-    """The tables, each also handed to `keep` on the way."""
-    for table in tables:
-        keep(table)
-        yield table
+def _kept(tables: Iterable[pa.Table], keep: Callable[[pa.Table], int], pool: ThreadPoolExecutor) -> Iterator[pa.Table]:
+    """The tables, each also handed to `keep` on the pool's thread, in order; every `keep` has ended when the
+    iteration ends (its writer may close then). Its error, if any, is raised then."""
+    kept: list[Future] = []  # type: ignore[type-arg]
+    try:
+        for table in tables:
+            kept.append(pool.submit(keep, table))
+            yield table
+    finally:
+        for future in kept:
+            future.result()
 
 
 def _resolve(staging: IndexStaging, uses: Iterable[pa.Table], resolver: Resolver, progress: Progress,

@@ -52,15 +52,24 @@ class _IgnoreRules:
     def __init__(self) -> None:
         self._specs: dict[str, tuple[pathspec.PathSpec, re.Pattern[str] | None]] = {}  # by the folder they are in
 
-    def load(self, directory: Path, rel_dir: str) -> None:
-        ignore = directory / ".gitignore"
+    def load(self, folder_fd: int, rel_dir: str) -> None:
+        """The folder's own .gitignore, if it has one (a regular file: a symlink is not followed), opened relative
+        to the folder."""
         try:
-            if ignore.is_file() and not ignore.is_symlink():
-                lines = ignore.read_text(encoding="utf-8", errors="replace").splitlines()
-                spec = pathspec.GitIgnoreSpec.from_lines(lines)
-                self._specs[rel_dir] = (spec, _any_ignoring(spec))
+            fd = os.open(".gitignore", READ_NO_FOLLOW, dir_fd=folder_fd)
         except OSError:
-            pass
+            return  # none (the usual case), a symlink, or unreadable
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return
+            with os.fdopen(fd, "rb", closefd=False) as ignore:
+                lines = ignore.read().decode("utf-8", "replace").splitlines()
+        except OSError:
+            return
+        finally:
+            os.close(fd)
+        spec = pathspec.GitIgnoreSpec.from_lines(lines)
+        self._specs[rel_dir] = (spec, _any_ignoring(spec))
 
     def ignored(self, rel_path: str, is_dir: bool) -> bool:
         """Whether a .gitignore in one of the path's folders ignores it (only those folders' files are looked up:
@@ -89,11 +98,6 @@ def _any_ignoring(spec: pathspec.PathSpec) -> re.Pattern[str] | None:
         return re.compile("|".join(f"(?:{part})" for part in parts)) if parts else re.compile(r"(?!)")
     except (AttributeError, TypeError, re.error):
         return None
-
-
-def _inside(root_real: str, full: str) -> bool:
-    real = os.path.realpath(full)
-    return real == root_real or real.startswith(root_real + os.sep)
 
 
 def count_lines(data: bytes) -> int:
@@ -155,34 +159,34 @@ def classify_content(rel: str, data: bytes, config: IngestConfig, lines: int, is
 
 def walk_tree(root: Path, config: IngestConfig, progress: Progress,
               on_file: Callable[[FileRecord], None] | None = None) -> WalkResult:
-    """Every indexable file under root, checked with lstat/realpath so nothing outside root is read, and the docs
-    of its READMEs and Python modules (from the bytes read for the hash); `on_file` sees each kept file as it is
-    found."""
+    """Every indexable file under root, and the docs of its READMEs and Python modules (from the bytes read for the
+    hash); `on_file` sees each kept file as it is found.
+
+    Nothing outside root is read: each folder is opened relative to its parent's open folder without following a
+    symlink (os.fwalk checks it is the folder it listed), and each file by its name relative to that folder, after
+    lstat, with no symlink followed. Short relative names also spare the kernel a long path walk per file.
+    """
     result = WalkResult()
     root_real = os.path.realpath(root)
     rules = _IgnoreRules()
     skip_dirs = set(config.skip_dirs)
     max_bytes = config.max_file_kb * 1024
     seen = 0
-    for dirpath, dirnames, filenames in os.walk(root_real, followlinks=False):
-        rel_dir = os.path.relpath(dirpath, root_real).replace(os.sep, "/")
-        rel_dir = "" if rel_dir == "." else rel_dir
-        rules.load(Path(dirpath), rel_dir)
-        # A regular file (lstat) lies where its folder really is: one realpath per folder, not per file.
-        inside = _inside(root_real, dirpath)
-        # Bounded depth: a hostile tree of thousands of nested folders must not exhaust os.walk's recursion.
+    for dirpath, dirnames, filenames, folder_fd in os.fwalk(root_real, follow_symlinks=False):
+        rel_dir = dirpath[len(root_real) + 1:].replace(os.sep, "/") if dirpath != root_real else ""
+        rules.load(folder_fd, rel_dir)
+        # Bounded depth: a hostile tree of thousands of nested folders must not exhaust the walk's recursion.
         depth = rel_dir.count("/") + 1 if rel_dir else 0
         too_deep = depth + 1 > config.max_depth
         kept_dirs = []
         for name in sorted(dirnames):
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            full = os.path.join(dirpath, name)
             unsafe = unsafe_name_reason(name)
             if unsafe:
                 result.skipped[f"{unsafe}_dir"] += 1
             elif too_deep:
                 result.skipped["too_deep_dir"] += 1
-            elif os.path.islink(full):
+            elif _is_symlink(name, folder_fd):
                 result.skipped["symlink"] += 1
             elif name in skip_dirs:
                 result.skipped["vendored_dir" if name != ".git" else "vcs_dir"] += 1
@@ -196,7 +200,7 @@ def walk_tree(root: Path, config: IngestConfig, progress: Progress,
             if seen % 500 == 0:
                 progress.report(0.2 + min(seen / 50_000, 1.0) * 0.05, f"walking: {seen} files seen")
             rel = f"{rel_dir}/{name}" if rel_dir else name
-            record, reason, data = _read_file(inside, dirpath, name, rel, rules, max_bytes, config)
+            record, reason, data = _read_file(folder_fd, name, rel, rules, max_bytes, config)
             if record is None:
                 result.skipped[reason] += 1
                 continue
@@ -211,30 +215,34 @@ def walk_tree(root: Path, config: IngestConfig, progress: Progress,
     return result
 
 
-def _read_file(inside: bool, dirpath: str, name: str, rel: str, rules: _IgnoreRules, max_bytes: int,
+def _is_symlink(name: str, folder_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.lstat(name, dir_fd=folder_fd).st_mode)
+    except OSError:
+        return True  # gone or unreadable: not walked into either way
+
+
+def _read_file(folder_fd: int, name: str, rel: str, rules: _IgnoreRules, max_bytes: int,
                config: IngestConfig) -> tuple[FileRecord | None, str | None, bytes]:
-    """(record, warning, its bytes) for a kept file, or (None, skip reason, b''); `inside`: its folder resolves
-    inside the root."""
-    full = os.path.join(dirpath, name)
+    """(record, warning, its bytes) for a kept file, or (None, skip reason, b''); `name` is relative to the open
+    folder `folder_fd`."""
     unsafe = unsafe_name_reason(name)
     if unsafe:
         return None, unsafe, b""
     if rules.ignored(rel, is_dir=False):
         return None, "gitignored", b""
     try:
-        info = os.lstat(full)
+        info = os.lstat(name, dir_fd=folder_fd)
     except OSError:
         return None, "unreadable", b""
     if stat.S_ISLNK(info.st_mode):
         return None, "symlink", b""
     if not stat.S_ISREG(info.st_mode):
         return None, "special", b""
-    if not inside:
-        return None, "outside_tree", b""
     if info.st_size > max_bytes:
         return None, "oversized", b""
     try:
-        fd = os.open(full, READ_NO_FOLLOW)  # a file swapped for a symlink after lstat is not followed
+        fd = os.open(name, READ_NO_FOLLOW, dir_fd=folder_fd)  # a file swapped for a symlink after lstat is not followed
         try:
             data = read_capped(fd, info.st_size, max_bytes)
         finally:

@@ -15,19 +15,28 @@ from forklift_core.ingest.memory import use_lean_allocator
 
 class _WithoutPandas(importlib.abc.MetaPathFinder):
     """Refuses to import pandas: pyarrow imports it on its first `pa.array` call only to ask whether the input is a
-    pandas object (0.3 s per worker here), and no worker ever hands it one."""
+    pandas object (0.3-0.4 s of CPU here), and an ingest never hands it one."""
 
     def find_spec(self, name: str, path: Any, target: Any = None) -> None:
         """An ImportError for pandas, so pyarrow notes it as absent; nothing for every other module."""
         if name == "pandas" or name.startswith("pandas."):
-            raise ImportError("pandas is not loaded in ingest workers")
+            raise ImportError("pandas is not loaded in a process that only ingests")
         return None
+
+
+def without_pandas() -> None:
+    """For a process that only ingests (a worker, the `forklift ingest` command): pandas is never imported in it.
+
+    Not for a process that goes on to other work: pyarrow, having noted pandas as absent, would no longer know a
+    pandas object handed to it. The app has pandas loaded already (Gradio imports it), so it never pays the probe.
+    """
+    if "pandas" not in sys.modules and not any(isinstance(finder, _WithoutPandas) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _WithoutPandas())
 
 
 def _start_worker() -> None:
     """Run first in each worker, before any task is unpickled."""
-    if "pandas" not in sys.modules:
-        sys.meta_path.insert(0, _WithoutPandas())
+    without_pandas()
     use_lean_allocator()
 
 

@@ -15,8 +15,15 @@ def test_readme_opening_skips_front_matter_badges_and_code() -> None:
 
 
 def test_module_docstring_after_comments() -> None:
-    assert module_docstring('# coding: utf-8\n"""Tools for gears."""\nimport os\n', 100) == "Tools for gears."
-    assert module_docstring("import os\n'''not a docstring'''\n", 100) == ""
+    assert module_docstring(b'# coding: utf-8\n"""Tools for gears."""\nimport os\n', 100) == "Tools for gears."
+    assert module_docstring(b"import os\n'''not a docstring'''\n", 100) == ""
+    # Non-ASCII text is decoded (only the docstring is), its space collapsed and cut at the limit.
+    opening = '#!/usr/bin/env python\n\n"""Zahnräder   und\n   Ketten."""\n'.encode()
+    assert module_docstring(opening, 15) == "Zahnräder und K"
+    # It is looked for in the first 20,000 bytes: one that ends later is not taken.
+    assert module_docstring(b"# licence\n" * 1998 + b'"""Found."""\n', 100) == "Found."
+    assert module_docstring(b"# licence\n" * 2000 + b'"""Too late."""\n', 100) == ""
+    assert module_docstring(b"\n" * 30_000 + b"import os\n", 100) == ""
 
 
 def test_docs_table_and_prototypes(workspace) -> None:
