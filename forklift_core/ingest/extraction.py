@@ -12,6 +12,7 @@ pass. A tree-sitter pass over a file ctags already read runs only for the refere
 from __future__ import annotations
 
 import functools
+import threading
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -290,18 +291,23 @@ class WarmPool:
 
     The first workers take about half a second to start (the fork server imports Arrow and the extractors), and
     the walk reads every file once: begun beside it, the workers' start and the first chunks' definitions are off
-    the ingest's path. Only for a first (or full) ingest: a re-ingest usually reads a few files. A context manager:
-    leaving it stops the workers unless an Extraction took them over.
+    the ingest's path. The pool is started on a thread of its own: a worker's start waits for the fork server's
+    imports, and the walk goes on meanwhile instead of waiting with it. Only for a first (or full) ingest: a
+    re-ingest usually reads a few files. A context manager: leaving it stops the workers unless an Extraction took
+    them over.
     """
 
     def __init__(self, config: IngestConfig, root: Path, parts_dir: Path, extractor: str) -> None:
         self.workers, self.code_bytes, self.config = config.shard_count, 0, config
         self.root, self.parts_dir, self.reads_ahead = str(root), parts_dir, extractor == "ctags"
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: ProcessPoolExecutor | None = None  # once its workers are up
         self.chunks: list[list[str]] = []  # full ctags chunks of the code walked so far, in the walk's order
         self.futures: list[Future] = []  # type: ignore[type-arg]  # one per chunk handed to the workers
         self._filling: list[str] = []
         self._filled_bytes = 0
+        self._lock = threading.Lock()  # the pool, the chunks and the futures, between the walk and the starter
+        self._starter: threading.Thread | None = None
+        self._start_error: BaseException | None = None
 
     def __enter__(self) -> "WarmPool":
         if self.workers > 1:
@@ -309,6 +315,8 @@ class WarmPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._starter is not None:  # its error, if take() never raised it, is no longer anyone's concern
+            self._starter.join()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
@@ -322,20 +330,49 @@ class WarmPool:
             self._filling.append(record.path)
             self._filled_bytes += record.size
             if self._filled_bytes >= CTAGS_CHUNK_BYTES:
-                self.chunks.append(self._filling)
+                with self._lock:
+                    self.chunks.append(self._filling)
                 self._filling, self._filled_bytes = [], 0
-        if self.pool is None and self.workers > 1 and self.code_bytes >= INLINE_BYTES:
+                self._hand_over()
+        if self._starter is None and self.workers > 1 and self.code_bytes >= INLINE_BYTES:
             _probe_pandas()
-            self.pool = make_pool(self.workers)
+            self._starter = threading.Thread(target=self._start, name="forklift-warm-pool", daemon=True)
+            self._starter.start()
+
+    def _start(self) -> None:
+        """On the starter thread: the pool and its workers (each start waits for the fork server), then the chunks
+        filled meanwhile."""
+        try:
+            pool = make_pool(self.workers)
             for _ in range(self.workers):
-                self.pool.submit(_ready)
-        while self.pool is not None and len(self.futures) < len(self.chunks):
-            number = len(self.futures)
-            self.futures.append(self.pool.submit(ctags_task, self.root, self.chunks[number], self.config,
-                                                 str(part_path(self.parts_dir, number))))
+                pool.submit(_ready)  # starts a worker; the pool is locked meanwhile, so the walk is not given it yet
+            with self._lock:
+                self.pool = pool
+            self._hand_over()
+        except BaseException as exc:  # noqa: BLE001 - raised again on the walk's thread, in take() or on leaving
+            self._start_error = exc
+
+    def _hand_over(self) -> None:
+        """Submit every filled chunk not yet handed to the workers (nothing until the pool is there)."""
+        with self._lock:
+            while self.pool is not None and len(self.futures) < len(self.chunks):
+                number = len(self.futures)
+                self.futures.append(self.pool.submit(ctags_task, self.root, self.chunks[number], self.config,
+                                                     str(part_path(self.parts_dir, number))))
+
+    def _started(self) -> None:
+        """Wait for the starter thread, if there is one, and raise its error."""
+        if self._starter is not None:
+            self._starter.join()
+            self._starter = None
+        if self._start_error is not None:
+            error, self._start_error = self._start_error, None
+            raise error
 
     def take(self) -> tuple[ProcessPoolExecutor | None, list[list[str]], list[Future]]:  # type: ignore[type-arg]
         """The workers, the chunks handed to them and their futures, for an Extraction to own from now on."""
+        self._started()
+        self._hand_over()
         pool, self.pool = self.pool, None
         handed, self.futures = self.futures, []  # their results (a kernel's outlines) are held only once
         return pool, self.chunks[:len(handed)], handed

@@ -275,11 +275,16 @@ def test_worker_processes_and_the_inline_path_build_the_same_index(workspace, mo
     pools, handed = [], []
     monkeypatch.setattr(extraction, "make_pool", lambda workers: pools.append(workers) or make_pool(workers))
     take = extraction.WarmPool.take
-    monkeypatch.setattr(extraction.WarmPool, "take", lambda self: handed.append(len(self.futures)) or take(self))
+    def counted_take(self):  # noqa: ANN001, ANN202 - records how many chunk futures the extraction took over
+        given = take(self)
+        handed.append(len(given[2]))
+        return given
+
+    monkeypatch.setattr(extraction.WarmPool, "take", counted_take)
     pooled = ingest(str(POLYGLOT), "pooled", workspace, config)
     assert pooled["symbols"] == inline["symbols"] > 40 and pooled["references"] == inline["references"] > 0
     assert pools == [2]  # the workers started during the walk are the ones the extraction used
-    # With ctags, the chunks filled during the walk were already in the workers' hands when it ended.
+    # With ctags, the chunks filled during the walk were in the workers' hands when the extraction took them over.
     assert handed[0] >= 3 if extractor == "ctags" else handed == [0]
 
     def rows(project: str, table: str) -> list[dict]:
@@ -288,6 +293,43 @@ def test_worker_processes_and_the_inline_path_build_the_same_index(workspace, mo
 
     for table in ("symbols", "references", "raw_uses"):
         assert rows("pooled", table) == rows("inline", table), table
+
+
+def test_the_walk_goes_on_while_the_workers_start(monkeypatch, tmp_path) -> None:
+    """A worker's start waits for the fork server's imports: the walk hands on its files meanwhile, and the chunks
+    it filled reach the workers once they are up."""
+    import forklift_core.ingest.extraction as extraction
+    from forklift_core.ingest.walk import walk_tree
+    from forklift_core.progress import Progress
+
+    if not ctags_version():
+        pytest.skip("Universal Ctags is not installed")
+    asked, release = threading.Event(), threading.Event()
+    make_pool = extraction.make_pool
+
+    def slow_start(workers: int):  # the fork server still importing
+        asked.set()
+        release.wait(60)
+        return make_pool(workers)
+
+    monkeypatch.setattr(extraction, "make_pool", slow_start)
+    monkeypatch.setattr(extraction, "INLINE_BYTES", 0)
+    monkeypatch.setattr(extraction, "CTAGS_CHUNK_BYTES", 600)
+    config = IngestConfig(shards=2)
+    with extraction.WarmPool(config, POLYGLOT, tmp_path, "ctags") as warm:
+        for record in walk_tree(POLYGLOT, config, Progress()).files:
+            warm.see(record)  # returns at once, though the workers are not up
+        assert asked.wait(60) and warm.pool is None and not warm.futures and len(warm.chunks) >= 3
+        release.set()
+        pool, chunks, futures = warm.take()
+        try:
+            assert pool is not None and chunks == warm.chunks and len(futures) == len(chunks)
+            outlines = [future.result()[0] for future in futures]
+            walked = {path for chunk in chunks for path in chunk}
+            assert walked >= set().union(*(outline["path"].to_pylist() for outline in outlines))
+            assert sum(o.num_rows for o in outlines) > 40
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 # Lines as ctags counts them (by newline): a form feed or a lone CR inside a line does not start a new one.
