@@ -18,15 +18,25 @@ from forklift_core.records import BuildFact, Doc, FileChange, FileRecord, Refere
 from forklift_core.workspace import ProjectPaths
 
 # Columns whose values are long or all different (a symbol's source, doc, signature, id): Parquet's dictionary for
-# them is tried and dropped in every row group, and their min/max statistics help no reader. Written plain (then
-# compressed) without statistics: a kernel's symbols table in a tenth less time, and smaller.
+# them is tried and dropped in every row group. Written plain (then compressed).
 _FREE_TEXT = frozenset({"snippet", "doc", "signature", "id"})
+# The one text column a reader filters row groups on (a re-ingest reads the rows of the files it keeps). Min/max
+# statistics of the other text columns help no reader, and cost a third of the raw uses' writing.
+_FILTERED_TEXT = frozenset({"path"})
 
 
 def _parquet_options(schema: pa.Schema) -> dict[str, Any]:
-    """How a table with this schema is written: zstd, with dictionaries and statistics for all but free text."""
+    """How a table with this schema is written: zstd, with dictionaries for all but free text, and statistics for
+    the numbers and the filtered text."""
     coded = [name for name in schema.names if name not in _FREE_TEXT]
-    return {"compression": "zstd", "use_dictionary": coded, "write_statistics": coded}
+    counted = [column.name for column in schema if column.name in _FILTERED_TEXT or not _is_text(column.type)]
+    return {"compression": "zstd", "use_dictionary": coded, "write_statistics": counted}
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    """A string column, plain or dictionary-encoded."""
+    value = kind.value_type if pa.types.is_dictionary(kind) else kind
+    return pa.types.is_string(value) or pa.types.is_large_string(value)
 
 
 TABLES: dict[str, type] = {"files": FileRecord, "symbols": Symbol, "references": Reference, "build_facts": BuildFact,

@@ -75,3 +75,16 @@ def test_c_references_from_another_source_than_last_time_mean_a_full_ingest(work
     assert (first["c_references_from"], again["c_references_from"]) == ("cscope", "lexical")
     assert again["reingest"] is False
     assert ingest(str(POLYGLOT), "p", workspace)["reingest"] is True  # the same source again: built on
+
+
+def test_the_tables_a_reingest_filters_keep_path_statistics(workspace) -> None:
+    """A re-ingest reads back only the rows of the files it keeps, by a filter on `path`: Parquet skips a row group
+    by the path's min/max, so those are written; the other text columns' statistics help no reader and are not."""
+    ingest(str(POLYGLOT), "p", workspace)
+    for table in ("symbols", "raw_uses", "references"):
+        metadata = pq.ParquetFile(workspace.project("p").table(table)).metadata
+        columns = {metadata.row_group(0).column(i).path_in_schema: metadata.row_group(0).column(i)
+                   for i in range(metadata.num_columns)}
+        assert columns["path"].is_stats_set and columns["line"].is_stats_set, table
+        named = "name" if "name" in columns else "dst_name"
+        assert not columns[named].is_stats_set, table
