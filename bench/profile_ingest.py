@@ -19,6 +19,7 @@ from repos import kernel_tree  # noqa: E402
 
 from forklift_core.config import IngestConfig  # noqa: E402
 from forklift_core.ingest.index import ingest  # noqa: E402
+from forklift_core.ingest.workers import without_pandas  # noqa: E402
 from forklift_core.workspace import Workspace  # noqa: E402
 
 
@@ -27,6 +28,7 @@ def main() -> None:
     parser.add_argument("--tree", default="kernel", help="kernel, python or a folder")
     parser.add_argument("--lines", type=int, default=30, help="how many lines of the profile to print")
     args = parser.parse_args()
+    without_pandas()  # as the `forklift ingest` command and its workers run: no pandas probe in the profile
     tree = {"kernel": kernel_tree, "python": python_tree}.get(args.tree, lambda: Path(args.tree))()
     with tempfile.TemporaryDirectory() as workspace:
         profile = cProfile.Profile()
