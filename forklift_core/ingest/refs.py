@@ -150,6 +150,14 @@ class _FixedWidthText:
         self.width = width
         self.rows = np.frombuffer(data, np.uint8)[offsets[0]:offsets[-1]].reshape(-1, width) if fixed else None
 
+    def sort_keys(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """numpy.lexsort keys (least significant first) that order the values at `rows` as their text sorts: the
+        bytes taken as big-endian 64-bit words (no string comparison), else Arrow's rank of the strings."""
+        if self.rows is None or self.width % 8:
+            return (pc.rank(self.column.take(pa.array(rows)), sort_keys="ascending", tiebreaker="first").to_numpy(),)
+        words = np.ascontiguousarray(self.rows[rows]).view(">u8")  # one row of width // 8 words per value
+        return tuple(words[:, column] for column in reversed(range(self.width // 8)))
+
     def take(self, rows: np.ndarray) -> pa.Array:
         """Values at `rows`, '' where the row is -1."""
         if self.rows is None:
@@ -181,9 +189,10 @@ class Resolver:
     def __init__(self, symbols: pa.Table, files: Sequence[FileRecord]) -> None:
         """`symbols` needs the SYMBOL_OUTLINE columns; `files` are every file a use can be in."""
         # All a resolved edge needs of its ends (ids are 16 hex digits: records.symbol_ids).
-        self.ids, self.symbol_names = _FixedWidthText(symbols["id"], 16), symbols["name"]
+        # The names as one array: a take from one is far cheaper than from a task's chunk each.
+        self.ids, self.symbol_names = _FixedWidthText(symbols["id"], 16), symbols["name"].combine_chunks()
         # Encoding a column yields its distinct values and each row's code in one pass.
-        def_name, names = dictionary_codes(symbols["name"].combine_chunks())
+        def_name, names = dictionary_codes(self.symbol_names)
         self.names = _NameIndex(names)
         # Every symbol is in a walked file; their paths are added all the same, in case one is not.
         self.paths = pc.unique(pa.chunked_array([pa.array([f.path for f in files], pa.string()),
@@ -224,8 +233,7 @@ class Resolver:
 
         # Caller spans ordered by file, start, end, id; each knows the span it sits in (its parent).
         spans = np.flatnonzero(as_numpy(pc.is_in(kinds, pa.array(sorted(_CALLER_KINDS)))))
-        id_rank = pc.rank(symbols["id"].take(pa.array(spans)), sort_keys="ascending", tiebreaker="first").to_numpy()
-        spans = spans[np.lexsort((id_rank, def_end[spans], def_line[spans], def_path[spans]))]
+        spans = spans[np.lexsort((*self.ids.sort_keys(spans), def_end[spans], def_line[spans], def_path[spans]))]
         self.spans, self.span_path, self.span_end = spans, def_path[spans], def_end[spans]
         self.parent = _parents(def_line[spans], self.span_end, self.span_path)
         self.position = (self.span_path << 32) + def_line[spans]  # sorted: by path code, then line
