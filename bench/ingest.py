@@ -21,26 +21,27 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from memory import PeakRss  # noqa: E402
+from memory import NoSampling, PeakRss  # noqa: E402
 from repos import add_function, kernel_tree, linked_copy  # noqa: E402
 
 from forklift_core.ingest.ctags import CTAGS_FIELDS, output_options  # noqa: E402
 
-# One process per measured ingest (a fair start, and memory no earlier run left behind), with its peak memory
-# (this process, and it with its workers, sampled). The ingest runs as the `forklift ingest` command runs it (its
-# main() with the command line); the interpreter's start and the imports are left out of the time.
+# One process per measured ingest (a fair start, and memory no earlier run left behind). The ingest runs as the
+# `forklift ingest` command runs it (its main() with the command line); the interpreter's start and the imports are
+# left out of the time. Its peak memory (this process, and it with its workers) is sampled only in a run of its own:
+# the sampler's reads of /proc took CPU from a 2-core ingest (0.5 s of a kernel tree's 13.5-14 s).
 _CHILD = r"""
 import io, json, sys, time
 from contextlib import redirect_stdout
 from forklift_core.cli import main
 import forklift_core.ingest.index, forklift_core.ingest.incremental  # the command's imports, made before the clock
-source, workspace, shards = sys.argv[1], sys.argv[2], sys.argv[3]
+source, workspace, shards, sampled = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[5] == "sampled"
 sys.path.insert(0, sys.argv[4])
-from memory import PeakRss
+from memory import NoSampling, PeakRss
 sys.argv = ["forklift", "ingest", source, "--project", "bench", "--workspace", workspace, "--shards", shards,
             "--json", "--quiet"]
 printed = io.StringIO()
-with PeakRss() as peak, redirect_stdout(printed):
+with (PeakRss() if sampled else NoSampling()) as peak, redirect_stdout(printed):
     started = time.perf_counter()
     status = main()
     seconds = time.perf_counter() - started
@@ -59,10 +60,12 @@ def python_tree() -> Path:
     return Path(transformers.__file__).parent
 
 
-def bare_ctags(tree: Path, same_fields: bool = True, tsv: bool = False) -> tuple[float, int, float]:
+def bare_ctags(tree: Path, same_fields: bool = True, tsv: bool = False,
+               sampled: bool = False) -> tuple[float, int, float]:
     """(seconds, tags, peak RSS MiB) of one recursive ctags process with JSON output (or with `tsv`, the
     tab-separated lines ForkLift asks for): with the fields and kinds ForkLift asks for, or (`same_fields` False)
-    ctags' defaults, the command the scale issue measured."""
+    ctags' defaults, the command the scale issue measured. Its memory only when `sampled` (else 0), as the
+    ingest's."""
     options = [f"--fields={CTAGS_FIELDS}", "--extras=-p", "--kinds-C=+p", "--kinds-C++=+p"] if same_fields else []
     started = time.perf_counter()
     with subprocess.Popen(["ctags", "-R", *output_options(tsv), *options, "-f", "-", "."], cwd=tree,
@@ -71,7 +74,7 @@ def bare_ctags(tree: Path, same_fields: bool = True, tsv: bool = False) -> tuple
         assert output is not None
         # Its memory with its `sort`'s, sampled: the children's maximum would hold an earlier ingest's, and a
         # child's own maximum this process's, whose address space it began in.
-        with PeakRss(0.05, pid=proc.pid) as peak:
+        with PeakRss(0.05, pid=proc.pid) if sampled else NoSampling() as peak:
             lines = sum(chunk.count(b"\n") for chunk in iter(lambda: output.read(1 << 20), b""))
             proc.wait()
     seconds = time.perf_counter() - started
@@ -80,14 +83,15 @@ def bare_ctags(tree: Path, same_fields: bool = True, tsv: bool = False) -> tuple
     return seconds, lines, peak.mib()["total_mib"]  # with the `sort` it may run
 
 
-def forklift_ingest(tree: Path, shards: int, touch: str = "") -> dict:
+def forklift_ingest(tree: Path, shards: int, touch: str = "", sampled: bool = False) -> dict:
     """The first ingest (and, with `touch`, the unchanged and one-file-changed re-ingests), each in a fresh process,
-    on a hard-linked copy of the tree (the one changed file is replaced there, never edited in place)."""
+    on a hard-linked copy of the tree (the one changed file is replaced there, never edited in place); their peak
+    memory only when `sampled`."""
     bench_dir = str(Path(__file__).resolve().parent)
 
     def one(scratch: Path) -> dict:
         out = subprocess.run([sys.executable, "-c", _CHILD, str(scratch / "tree"), str(scratch / "ws"), str(shards),
-                              bench_dir], capture_output=True, text=True)
+                              bench_dir, "sampled" if sampled else "timed"], capture_output=True, text=True)
         if out.returncode != 0:
             raise SystemExit(f"the measured ingest failed:\n{out.stderr[-3000:]}")
         return json.loads(out.stdout.strip().splitlines()[-1])
@@ -114,28 +118,33 @@ def measure(label: str, tree: Path, touch: str, repeat: int) -> None:
         rounds["tsv"].append(bare_ctags(tree, tsv=True))
         rounds["sharded"].append(forklift_ingest(tree, cores, touch))
         rounds["one"].append(forklift_ingest(tree, 1, ""))
-    ctags_seconds, tags, ctags_rss = min(rounds["same"])
+    # Memory from one more run of each, sampled (the timed runs above are not).
+    ctags_rss = bare_ctags(tree, sampled=True)[2]
+    memory = {"sharded": forklift_ingest(tree, cores, touch, sampled=True),
+              "one": forklift_ingest(tree, 1, "", sampled=True)}
+    ctags_seconds, tags, _ = min(rounds["same"])
     print(f"bare ctags (one process, same fields): {ctags_seconds:.2f} s, {tags} tags, peak RSS {ctags_rss:.0f} MiB")
     plain_seconds, plain_tags, _ = min(rounds["plain"])
     print(f"bare `ctags -R --output-format=json` (default fields, as the issue ran it): {plain_seconds:.2f} s, "
           f"{plain_tags} tags")
     tsv_seconds, tsv_tags, _ = min(rounds["tsv"])
     print(f"bare ctags, same fields as the tab-separated lines ForkLift reads: {tsv_seconds:.2f} s, {tsv_tags} lines")
-    print("peak memory MiB: ForkLift's own process (RSS) / it and its workers together (PSS), sampled every 0.2 s")
+    print("peak memory MiB: ForkLift's own process (RSS) / it and its workers together (PSS), sampled every 0.2 s in "
+          "one more run of each (the timed runs are not sampled)")
     print(f"{'run':34} {'wall s':>7} {'x ctags':>8} {'x plain':>8} {'x tsv':>8} {'x first':>8} {'symbols':>8} "
           f"{'refs':>8} {'memory':>11}  stages")
-    for name, key, reingest in ((f"ingest, {cores} shards", "sharded", True), ("ingest, 1 shard", "one", False)):
-        best = min(rounds[key], key=lambda r: r["first"]["wall"])
+    for name, kind, reingest in ((f"ingest, {cores} shards", "sharded", True), ("ingest, 1 shard", "one", False)):
+        best = min(rounds[kind], key=lambda r: r["first"]["wall"])
         labels = {"first": name}
         if reingest and touch:  # a folder given by path has no file to change
             labels.update(unchanged="  re-ingest, nothing changed", one_changed="  re-ingest, one file changed")
         for key, text in labels.items():
-            run = best[key]
+            run, peak = best[key], memory[kind][key]
             stages = " ".join(f"{k}={v:.1f}" for k, v in run["stages"].items())
             print(f"{text:34} {run['wall']:7.1f} {run['wall'] / ctags_seconds:8.2f} {run['wall'] / plain_seconds:8.2f} "
                   f"{run['wall'] / tsv_seconds:8.2f} {run['wall'] / best['first']['wall']:8.2f} {run['symbols']:8d} "
                   f"{run['references']:8d} "
-                  f"{run['own_mib']:5.0f}/{run['total_mib']:5.0f}  {stages}")
+                  f"{peak['own_mib']:5.0f}/{peak['total_mib']:5.0f}  {stages}")
 
 
 def main() -> None:
