@@ -270,3 +270,31 @@ def test_fixed_width_ids_are_taken_as_rows_and_any_other_column_by_arrow() -> No
     assert uneven.rows is None and uneven.take(rows).to_pylist() == ["efg", "", "ab", "efg"]
     sliced = _FixedWidthText(pa.array(["xx", "ab", "cd"]).slice(1), 2)
     assert sliced.take(np.array([1, 0])).to_pylist() == ["cd", "ab"]
+
+
+def test_ids_order_by_their_bytes_as_their_text_sorts_and_ties_keep_their_order() -> None:
+    import random
+
+    import numpy as np
+    import pyarrow as pa
+
+    from forklift_core.ingest.refs import _FixedWidthText
+
+    rng = random.Random(7)
+    ids = [f"{rng.getrandbits(64):016x}" for _ in range(300)]
+    ids += ids[:40] + ["0" * 16, "f" * 16, "7fffffffffffffff", "8000000000000000"]  # repeats, and the words' edges
+    rng.shuffle(ids)
+    rows = np.array([index for index in range(len(ids)) if index % 3], dtype=np.int64)  # a subset, as the spans are
+    expected = sorted(range(len(rows)), key=lambda at: (ids[rows[at]], at))  # by text; equal ids in their order
+    for column in (pa.array(ids), pa.chunked_array([pa.array(ids[:100]), pa.array(ids[100:])])):
+        words = _FixedWidthText(column, 16)
+        assert words.rows is not None and len(words.sort_keys(rows)) == 2  # two 64-bit words, no string rank
+        assert np.lexsort(words.sort_keys(rows)).tolist() == expected
+    # A width that is no whole number of words, and ids of uneven width, are ranked as text.
+    short = [text[:6] for text in ids]
+    assert np.lexsort(_FixedWidthText(pa.array(short), 6).sort_keys(rows)).tolist() == \
+        sorted(range(len(rows)), key=lambda at: (short[rows[at]], at))
+    uneven = ids[:-1] + ["abc"]
+    assert _FixedWidthText(pa.array(uneven), 16).rows is None
+    assert np.lexsort(_FixedWidthText(pa.array(uneven), 16).sort_keys(rows)).tolist() == \
+        sorted(range(len(rows)), key=lambda at: (uneven[rows[at]], at))
